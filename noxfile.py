@@ -1,0 +1,78 @@
+"""spiralkit's own sessions: CI calls these and nothing else, so a laptop runs what CI runs."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import nox
+
+nox.needs_version = ">=2024.10"
+nox.options.default_venv_backend = "uv|virtualenv"
+nox.options.sessions = ["lint", "tests"]
+
+ROOT = Path(__file__).parent
+DEMO = ROOT / "build" / "demo"
+PYTHONS = ["3.11", "3.12", "3.13"]
+
+
+def _pyenv_versions() -> dict[str, str]:
+    """Let uv find every Python that pyenv has installed, not only the active one."""
+    if shutil.which("pyenv") is None:
+        return {}
+    listed = subprocess.run(["pyenv", "versions", "--bare"], capture_output=True, text=True)
+    versions = [line.strip() for line in listed.stdout.splitlines() if line.strip()[:1].isdigit()]
+    return {"PYENV_VERSION": ":".join(versions)} if versions else {}
+
+
+def _wheelhouse(session: nox.Session) -> Path:
+    """Build spiralkit from this tree, so generated projects install it instead of a released one."""
+    wheels = ROOT / "build" / "wheels"
+    shutil.rmtree(wheels, ignore_errors=True)
+    session.run("uv", "build", "--wheel", "--out-dir", str(wheels), str(ROOT), external=True, silent=True)
+    return wheels
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    """Run the whole test suite: the template, the generated project's own gates, the library."""
+    session.install("-e", ".[lock]", "--group", "test")
+    session.run("pytest", *session.posargs, env=_pyenv_versions())
+
+
+@nox.session(default=False)
+def demo(session: nox.Session) -> None:
+    """Render the template with defaults into build/demo, install it with uv, and run its pipeline."""
+    session.install("copier>=9.4")
+    wheels = _wheelhouse(session)
+    shutil.rmtree(DEMO, ignore_errors=True)
+    session.run("copier", "copy", "--trust", "--defaults", "--vcs-ref=HEAD", str(ROOT), str(DEMO))
+    env = {**_pyenv_versions(), "UV_FIND_LINKS": str(wheels)}
+    answers = (DEMO / ".copier-answers.yml").read_text()
+    python = next(line.split(":")[1].strip().strip("'\"") for line in answers.splitlines() if line.startswith("python_version"))
+    venv = DEMO / ".venv"
+    session.run("uv", "venv", "--quiet", "--python", python, str(venv), external=True, env=env)
+    session.run("uv", "pip", "install", "--quiet", "--python", str(venv), "-e", f"{DEMO}[dev]", external=True, env=env)
+    run_env = {"PATH": f"{venv / 'bin'}{os.pathsep}{os.environ['PATH']}", "VIRTUAL_ENV": str(venv)}
+    with session.chdir(DEMO):
+        session.run("dvc", "repro", external=True, env=run_env)
+        session.run("dvc", "metrics", "show", external=True, env=run_env)
+        session.run("spiral", "namespace", external=True, env=run_env)
+    session.log(f"project: {DEMO}  outputs: {DEMO / 'data'}, {DEMO / 'published'}  plots: dvc plots show")
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """Run pre-commit on this repository, and mypy on the library."""
+    session.install("pre-commit", "mypy", "-e", ".")
+    session.run("pre-commit", "run", "--all-files", "--show-diff-on-failure")
+    session.run("mypy")
+
+
+@nox.session(default=False)
+def docs(session: nox.Session) -> None:
+    """Build the documentation site, failing on any warning."""
+    session.install("mkdocs-material>=9.5")
+    session.run("mkdocs", "build", "--strict", "--site-dir", str(ROOT / "build" / "site"))

@@ -1,0 +1,44 @@
+"""The ``spiral`` command: parses arguments, calls the library, prints one clear message on error.
+
+Each subcommand lives in ``spiralkit.commands.<name>`` and exposes ``register(subparsers)``; the
+handler it sets returns the exit code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from spiralkit import __version__
+from spiralkit.commands import namespace
+from spiralkit.errors import SpiralError
+
+COMMANDS = (namespace,)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full argument parser, one subparser per command module."""
+    parser = argparse.ArgumentParser(prog="spiral", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"spiral {__version__}")
+    subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for module in COMMANDS:
+        module.register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``spiral`` console script."""
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.handler(args))
+    except SpiralError as error:
+        print(f"spiral: error: {error}", file=sys.stderr)
+        return error.exit_code
+    except KeyboardInterrupt:
+        print("spiral: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Thin CLI wrappers: each module registers one ``spiral`` subcommand and calls the library."""

@@ -1,0 +1,29 @@
+"""The checks CI runs, runnable on any machine: `nox -s tests lint`, and `nox -s repro` for the pipeline."""
+
+import nox
+
+nox.needs_version = ">=2024.10"
+nox.options.default_venv_backend = "uv|virtualenv"
+nox.options.sessions = ["tests", "lint"]
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    """Run the stages' tests."""
+    session.install("-e", ".[dev]")
+    session.run("pytest", *session.posargs)
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """Run every pre-commit hook on every file."""
+    session.install("pre-commit")
+    session.run("pre-commit", "run", "--all-files", "--show-diff-on-failure")
+
+
+@nox.session
+def repro(session: nox.Session) -> None:
+    """Run the pipeline and print its metrics."""
+    session.install("-e", ".")
+    session.run("dvc", "repro", *session.posargs)
+    session.run("dvc", "metrics", "show")
