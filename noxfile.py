@@ -55,12 +55,21 @@ def demo(session: nox.Session) -> None:
     venv = DEMO / ".venv"
     session.run("uv", "venv", "--quiet", "--python", python, str(venv), external=True, env=env)
     session.run("uv", "pip", "install", "--quiet", "--python", str(venv), "-e", f"{DEMO}[dev]", external=True, env=env)
-    run_env = {"PATH": f"{venv / 'bin'}{os.pathsep}{os.environ['PATH']}", "VIRTUAL_ENV": str(venv)}
-    with session.chdir(DEMO):
-        session.run("dvc", "repro", external=True, env=run_env)
-        session.run("dvc", "metrics", "show", external=True, env=run_env)
-        session.run("spiral", "namespace", external=True, env=run_env)
+    for command in (["dvc", "repro"], ["dvc", "metrics", "show"], ["spiral", "namespace"]):
+        _in_project(session, venv, command)
     session.log(f"project: {DEMO}  outputs: {DEMO / 'data'}, {DEMO / 'published'}  plots: dvc plots show")
+
+
+def _in_project(session: nox.Session, venv: Path, command: list[str]) -> None:
+    """Run ``command`` in the demo project with its own environment first on PATH.
+
+    ``session.run`` would put this session's environment first, and the pipeline's stages, which
+    run ``python -m ...``, would then miss the project's package.
+    """
+    session.log(f"{DEMO.name}$ {' '.join(command)}")
+    env = {**os.environ, "PATH": f"{venv / 'bin'}{os.pathsep}{os.environ['PATH']}", "VIRTUAL_ENV": str(venv)}
+    if subprocess.run(command, cwd=DEMO, env=env).returncode:
+        session.error(f"`{' '.join(command)}` failed in {DEMO}")
 
 
 @nox.session
