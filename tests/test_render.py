@@ -61,10 +61,21 @@ def test_copy_made_a_git_repository_with_a_clean_first_commit(project: Path) -> 
 def test_layout_follows_the_spiral(project: Path) -> None:
     package = answers(project)["package_name"]
     for path in [
-        "docs/spiral/01-problem.md", "docs/spiral/02-data.md", "docs/spiral/03-integration.md",
-        "docs/spiral/04-model.md", "notebooks/01-explore.ipynb", "dvc.yaml", "params.yaml",
-        "noxfile.py", ".pre-commit-config.yaml", "LICENSE", "README.md",
-        *(f"src/{package}/{stage}.py" for stage in ("ingest", "features", "train", "evaluate", "publish", "io")),
+        "docs/spiral/01-problem.md",
+        "docs/spiral/02-data.md",
+        "docs/spiral/03-integration.md",
+        "docs/spiral/04-model.md",
+        "notebooks/01-explore.ipynb",
+        "dvc.yaml",
+        "params.yaml",
+        "noxfile.py",
+        ".pre-commit-config.yaml",
+        "LICENSE",
+        "README.md",
+        *(
+            f"src/{package}/{stage}.py"
+            for stage in ("ingest", "features", "train", "evaluate", "publish", "io")
+        ),
     ]:
         assert (project / path).is_file(), path
 
@@ -76,7 +87,11 @@ def test_its_own_tests_pass(project: Path) -> None:
 
 
 def test_its_pre_commit_hooks_pass_and_change_nothing(project: Path) -> None:
-    run(["pre-commit", "run", "--all-files", "--show-diff-on-failure"], project, venv=project / ".venv")
+    run(
+        ["pre-commit", "run", "--all-files", "--show-diff-on-failure"],
+        project,
+        venv=project / ".venv",
+    )
     assert run(["git", "status", "--porcelain"], project).stdout == ""
 
 
@@ -110,7 +125,9 @@ def test_dvc_repro_runs_the_pipeline_and_publishes(project: Path, aws_env: str) 
     assert (project / "dvc_plots" / "index.html").is_file()
     if settings["s3_bucket"]:
         listed = s3.list_objects_v2(Bucket=settings["s3_bucket"], Prefix="published/user.ana/")
-        assert [item["Key"] for item in listed["Contents"]] == ["published/user.ana/predictions.parquet"]
+        assert [item["Key"] for item in listed["Contents"]] == [
+            "published/user.ana/predictions.parquet"
+        ]
     else:
         assert (project / "published" / "user.ana" / "predictions.parquet").is_file()
     again = run(["dvc", "repro"], project, venv=venv, env={"SPIRAL_USER": "ana"})

@@ -19,7 +19,10 @@ def snapshot_template(dst: Path) -> Path:
     """Copy this working tree's template (tracked and new files) into a repository of its own."""
     listed = subprocess.run(
         ["git", "ls-files", "--cached", "--others", "--exclude-standard"],
-        cwd=ROOT, capture_output=True, text=True, check=True,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout.split()
     for name in listed:
         if (ROOT / name).is_file() and name.split("/")[0] in {"copier.yml", "template", "hooks"}:
@@ -42,7 +45,9 @@ def template_v1(tmp_path: Path) -> Path:
     return template
 
 
-def test_update_keeps_user_edits_and_brings_template_changes(template_v1: Path, tmp_path: Path) -> None:
+def test_update_keeps_user_edits_and_brings_template_changes(
+    template_v1: Path, tmp_path: Path
+) -> None:
     project = render(tmp_path / "churn-model", src=template_v1, vcs_ref="v1")
     readme = project / "README.md"
     readme.write_text(readme.read_text() + f"\n{USER_LINE}\n")
@@ -67,7 +72,9 @@ def test_update_keeps_user_edits_and_brings_template_changes(template_v1: Path, 
 
 
 def test_update_merges_parameters_and_keeps_answers(template_v1: Path, tmp_path: Path) -> None:
-    project = render(tmp_path / "fraud-radar", {"aws_region": "eu-west-1"}, src=template_v1, vcs_ref="v1")
+    project = render(
+        tmp_path / "fraud-radar", {"aws_region": "eu-west-1"}, src=template_v1, vcs_ref="v1"
+    )
     params = project / "params.yaml"
     params.write_text(params.read_text().replace("C: 1.0", "C: 0.3"))
     run(["git", "commit", "-qam", "Tune C"], project)

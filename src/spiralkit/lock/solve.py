@@ -93,15 +93,15 @@ def _put_back(previous: Path, lockfile: Path) -> None:
 
 
 def find_solver() -> list[str]:
-    """conda-lock's solver option: mamba, micromamba or conda if installed, else a download."""
-    found = ensureconda(no_install=True, mamba=True, micromamba=True, conda=True, conda_exe=True)
+    """conda-lock's solver option: micromamba or conda if installed, else a micromamba download."""
+    found = ensureconda(no_install=True, mamba=False, micromamba=True, conda=True, conda_exe=True)
     if found:
         return ["--conda", str(found)]
     reason = unreachable(MICROMAMBA_DOWNLOAD.format(subdir=platform_subdir()))
     if reason is None:
         return ["--micromamba"]  # conda-lock downloads micromamba itself
     raise LockUnavailableError(
-        "no conda solver can be reached: micromamba, mamba and conda are not on PATH, and "
+        "no conda solver can be reached: neither micromamba nor conda is on PATH, and "
         f"micromamba cannot be downloaded ({reason}). Install micromamba "
         "(https://mamba.readthedocs.io/en/latest/installation/micromamba-installation.html) "
         f"and run `spiral lock` again, or push and let the lock workflow lock. {MEANWHILE}"

@@ -66,8 +66,9 @@ def read(root: Path) -> Sources:
     pyproject, lines = _read_toml(root / PYPROJECT)
     settings = _get(pyproject, "tool", "spiral", "lock")
     if unknown := sorted(set(settings) - {"conda-names"}):
+        where = f"{PYPROJECT}:{_line(lines, unknown[0], 'tool.spiral.lock')}"
         raise LockSourceError(
-            f"{PYPROJECT}: unknown key(s) in [tool.spiral.lock]: {', '.join(unknown)}"
+            f"{where}: unknown key {unknown[0]!r} in [tool.spiral.lock]; known: conda-names"
         )
     lookup = names.lookup_file(names.conda_names(settings.get("conda-names", {})))
     conda_lock = _get(pyproject, "tool", "conda-lock")
@@ -149,7 +150,7 @@ def _pip_entry(entry: Entry, platforms: tuple[str, ...], lookup: Path) -> Declar
         requirement = Requirement(entry.value)
     except InvalidRequirement as error:
         raise LockSourceError(
-            f"{entry.where}: {entry.value!r} is not a pip requirement: {error}"
+            f"{entry.where}: {entry.value!r} is not a pip requirement: {_first_line(error)}"
         ) from error
     key = _conda_name(requirement.name, lookup)
     applies = frozenset(p for p in platforms if evaluate_marker(_marker(requirement), p))
@@ -183,7 +184,9 @@ def _pyproject_entries(
             try:
                 dep = parse_python_requirement(text, mapping_url=str(lookup))
             except (InvalidRequirement, ValueError) as error:
-                raise LockSourceError(f"{where}: {text!r} is not a requirement: {error}") from error
+                raise LockSourceError(
+                    f"{where}: {text!r} is not a requirement: {_first_line(error)}"
+                ) from error
             pin = str(getattr(dep, "version", None) or getattr(dep, "url", ""))
             applies = frozenset(p for p in platforms if evaluate_marker(dep.markers, p))
             declared.append(Declared(_conda_name(dep.name, lookup), text, pin, where, applies))
@@ -207,3 +210,8 @@ def _refuse_duplicates(declared: list[Declared]) -> None:
                     f"{first.text!r}{differ}; declare each package once "
                     f"(Python packages in {PYPROJECT})"
                 )
+
+
+def _first_line(error: Exception) -> str:
+    """packaging's messages draw a caret under the error on further lines: keep the first."""
+    return str(error).splitlines()[0]
