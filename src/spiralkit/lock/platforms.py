@@ -17,6 +17,8 @@ from conda_lock.virtual_package import (
     virtual_package_repo_from_specification,
 )
 
+from spiralkit.lock.errors import LockSourceError
+
 # conda-lock reads the first of these in the directory it runs in, and so does `spiral lock check`.
 PROJECT_SPECS = ("virtual-packages.yml", "virtual-packages.yaml")
 
@@ -40,3 +42,22 @@ def supported_platforms(root: Path) -> set[str]:
     """Platforms whose virtual packages are known: conda-lock's defaults or the project's file."""
     spec = project_spec(root) or Path(DEFAULT_VIRTUAL_PACKAGES_YAML_PATH)
     return set(yaml.safe_load(spec.read_text(encoding="utf-8"))["subdirs"])
+
+
+def check_platforms(root: Path, platforms: list[tuple[str, str]]) -> tuple[str, ...]:
+    """The platforms to lock, in order, from ``(platform, file:line)`` pairs; refuse unknown ones.
+
+    conda-lock would lock its default platforms when none are listed: refuse that too.
+    """
+    known = supported_platforms(root)
+    for platform, where in platforms:
+        if platform not in known:
+            raise LockSourceError(
+                f"{where}: unknown platform {platform!r}; conda-lock can lock "
+                f"{', '.join(sorted(known))}"
+            )
+    if not platforms:
+        raise LockSourceError(
+            "environment.yml: no `platforms:` list; add the platforms to lock, e.g. linux-64"
+        )
+    return tuple(dict.fromkeys(platform for platform, _ in platforms))

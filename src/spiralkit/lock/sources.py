@@ -8,11 +8,8 @@ the file and the line.
 
 from __future__ import annotations
 
-import re
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from conda_lock.src_parser.conda_common import conda_spec_to_versioned_dep
 from conda_lock.src_parser.markers import evaluate_marker
@@ -24,7 +21,8 @@ from packaging.utils import canonicalize_name
 from spiralkit.lock import names
 from spiralkit.lock.environment_file import Entry, read_environment
 from spiralkit.lock.errors import LockSourceError
-from spiralkit.lock.platforms import supported_platforms
+from spiralkit.lock.platforms import check_platforms
+from spiralkit.lock.pyproject_file import Pyproject, read_pyproject
 
 ENVIRONMENT = "environment.yml"
 PYPROJECT = "pyproject.toml"
@@ -63,66 +61,25 @@ class Sources:
 def read(root: Path) -> Sources:
     """Read and check environment.yml and pyproject.toml in ``root``; raise LockSourceError."""
     environment = read_environment(root / ENVIRONMENT)
-    pyproject, lines = _read_toml(root / PYPROJECT)
-    settings = _get(pyproject, "tool", "spiral", "lock")
+    pyproject = read_pyproject(root / PYPROJECT)
+    settings = pyproject.table("tool", "spiral", "lock")
     if unknown := sorted(set(settings) - {"conda-names"}):
-        where = f"{PYPROJECT}:{_line(lines, unknown[0], 'tool.spiral.lock')}"
+        where = pyproject.where(unknown[0], "tool.spiral.lock")
         raise LockSourceError(
             f"{where}: unknown key {unknown[0]!r} in [tool.spiral.lock]; known: conda-names"
         )
     lookup = names.lookup_file(names.conda_names(settings.get("conda-names", {})))
-    conda_lock = _get(pyproject, "tool", "conda-lock")
     platforms = [(p.value, p.where) for p in environment.platforms]
     platforms += [
-        (p, f"{PYPROJECT}:{_line(lines, p, 'tool.conda-lock')}")
-        for p in conda_lock.get("platforms", [])
+        (p, pyproject.where(p, "tool.conda-lock"))
+        for p in pyproject.table("tool", "conda-lock").get("platforms", [])
     ]
-    known = supported_platforms(root)
-    for platform, where in platforms:
-        if platform not in known:
-            raise LockSourceError(
-                f"{where}: unknown platform {platform!r}; conda-lock can lock "
-                f"{', '.join(sorted(known))}"
-            )
-    if not platforms:
-        raise LockSourceError(
-            f"{ENVIRONMENT}: no `platforms:` list; add the platforms to lock, e.g. linux-64"
-        )
-    ordered = tuple(dict.fromkeys(p for p, _ in platforms))
+    ordered = check_platforms(root, platforms)
     declared = [_conda_entry(e, ordered) for e in environment.conda]
     declared += [_pip_entry(e, ordered, lookup) for e in environment.pip]
-    declared += _pyproject_entries(pyproject, lines, ordered, lookup)
+    declared += _pyproject_entries(pyproject, ordered, lookup)
     _refuse_duplicates(declared)
     return Sources(root=root, platforms=ordered, declared=tuple(declared), lookup=lookup)
-
-
-def _read_toml(path: Path) -> tuple[dict[str, Any], list[str]]:
-    if not path.is_file():
-        raise LockSourceError(f"{path.name} not found in {path.parent}")
-    text = path.read_text(encoding="utf-8")
-    try:
-        return tomllib.loads(text), text.splitlines()
-    except tomllib.TOMLDecodeError as error:
-        found = re.search(r"line (\d+)", str(error))
-        raise LockSourceError(
-            f"{path.name}:{found[1] if found else 1}: not valid TOML: {error}"
-        ) from error
-
-
-def _get(table: dict[str, Any], *keys: str) -> dict[str, Any]:
-    for key in keys:
-        table = table.get(key, {})
-    return table
-
-
-def _line(lines: list[str], needle: str, section: str = "", key: str = "") -> int:
-    """The line of ``needle`` in a TOML file, searching from ``[section]`` and its ``key = ``."""
-    start = next((i for i, line in enumerate(lines) if line.strip() == f"[{section}]"), 0)
-    if key:
-        pattern = re.compile(rf"^\s*{re.escape(key)}\s*=")
-        start = next((i for i in range(start, len(lines)) if pattern.match(lines[i])), start)
-    hits = [i for i, line in enumerate(lines) if needle in line]
-    return next((i for i in hits if i >= start), hits[0] if hits else 0) + 1
 
 
 def _conda_entry(entry: Entry, platforms: tuple[str, ...]) -> Declared:
@@ -168,10 +125,10 @@ def _conda_name(pypi_name: str, lookup: Path) -> str:
 
 
 def _pyproject_entries(
-    pyproject: dict[str, Any], lines: list[str], platforms: tuple[str, ...], lookup: Path
+    pyproject: Pyproject, platforms: tuple[str, ...], lookup: Path
 ) -> list[Declared]:
     """Every requirement conda-lock reads from pyproject.toml, from the sections it reads."""
-    project = pyproject.get("project", {})
+    project = pyproject.table("project")
     groups = [("project", "dependencies", project.get("dependencies", []))]
     groups += [
         ("project.optional-dependencies", extra, reqs)
@@ -180,7 +137,7 @@ def _pyproject_entries(
     declared = []
     for section, key, requirements in groups:
         for text in requirements:
-            where = f"{PYPROJECT}:{_line(lines, text, section, key)}"
+            where = pyproject.where(text, section, key)
             try:
                 dep = parse_python_requirement(text, mapping_url=str(lookup))
             except (InvalidRequirement, ValueError) as error:
@@ -190,12 +147,10 @@ def _pyproject_entries(
             pin = str(getattr(dep, "version", None) or getattr(dep, "url", ""))
             applies = frozenset(p for p in platforms if evaluate_marker(dep.markers, p))
             declared.append(Declared(_conda_name(dep.name, lookup), text, pin, where, applies))
-    conda_only = _get(pyproject, "tool", "conda-lock", "dependencies")
-    for name, pin in conda_only.items():
-        if isinstance(
-            pin, str
-        ):  # a table such as {source = "pypi"} only says where `name` comes from
-            where = f"{PYPROJECT}:{_line(lines, name, 'tool.conda-lock.dependencies')}"
+    # A string is a conda package; a table such as {source = "pypi"} only says where one comes from.
+    for name, pin in pyproject.table("tool", "conda-lock", "dependencies").items():
+        if isinstance(pin, str):
+            where = pyproject.where(name, "tool.conda-lock.dependencies")
             declared.append(Declared(name, f"{name} {pin}", pin, where, frozenset(platforms)))
     return declared
 
