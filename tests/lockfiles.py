@@ -136,6 +136,13 @@ def minimal_project(root: Path, platforms: tuple[str, ...] = ("linux-64", "osx-a
     return root
 
 
+def edit(root: Path, file: str, old: str, new: str) -> None:
+    """Replace the first ``old`` in ``root/file`` by ``new``, as a user editing the file would."""
+    text = (root / file).read_text()
+    assert old in text, f"{old!r} not in {file}"
+    (root / file).write_text(text.replace(old, new, 1))
+
+
 def write_lock(root: Path, *, record_requested: bool = True) -> Path:
     """``root/conda-lock.yml`` for the sources in ``root``, as a solve could have written it."""
     lookup = sources.read(

@@ -9,7 +9,7 @@ from conda_lock.content_hash import compute_content_hashes
 from conda_lock.lockfile import parse_conda_lock_file
 from conda_lock.src_parser import make_lock_spec
 from conda_lock.virtual_package import default_virtual_package_repodata
-from lockfiles import template_project, write_lock
+from lockfiles import edit, template_project, write_lock
 
 from spiralkit.cli import main
 from spiralkit.lock import check, sources
@@ -23,12 +23,6 @@ def locked(tmp_path: Path) -> Path:
     project = template_project(tmp_path / "churn-model")
     write_lock(project)
     return project
-
-
-def _edit(root: Path, file: str, old: str, new: str) -> None:
-    text = (root / file).read_text()
-    assert old in text, f"{old!r} not in {file}"
-    (root / file).write_text(text.replace(old, new, 1))
 
 
 def test_a_fresh_lock_passes(locked: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -120,7 +114,7 @@ def test_each_edit_of_a_source_makes_the_lock_stale(
     case: str, locked: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     file, old, new, says = EDITS[case]
-    _edit(locked, file, old, new)
+    edit(locked, file, old, new)
     with pytest.raises(StaleLockError) as raised:
         check(locked)
     assert says in str(raised.value)
@@ -156,7 +150,7 @@ def test_virtual_packages_are_part_of_the_lock(locked: Path) -> None:
 def test_edits_that_lock_nothing_new_keep_the_lock_fresh(
     locked: Path, file: str, old: str, new: str
 ) -> None:
-    _edit(locked, file, old, new)
+    edit(locked, file, old, new)
     check(locked)
 
 
@@ -164,7 +158,7 @@ def test_a_lock_without_recorded_requests_still_says_which_platforms(tmp_path: P
     project = template_project(tmp_path / "p")
     write_lock(project, record_requested=False)
     check(project)
-    _edit(project, "pyproject.toml", '"pandas>=2.1"', '"pandas>=2.2"')
+    edit(project, "pyproject.toml", '"pandas>=2.1"', '"pandas>=2.2"')
     with pytest.raises(StaleLockError, match="does not record what was requested"):
         check(project)
 

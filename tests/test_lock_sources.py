@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from lockfiles import lockable, template_project
+from lockfiles import edit, lockable, template_project
 
 from spiralkit.cli import main
 from spiralkit.lock import sources
@@ -46,44 +45,35 @@ def test_answers_choose_python_and_windows(tmp_path: Path) -> None:
     assert python.pin == "3.13.*"
 
 
-def _edit(file: str, old: str, new: str) -> Callable[[Path], None]:
-    def edit(root: Path) -> None:
-        text = (root / file).read_text()
-        assert old in text, f"{old!r} not in {file}"
-        (root / file).write_text(text.replace(old, new, 1))
-
-    return edit
-
-
-# id: (edits..., (file, text on the line the error must name), words the error must contain)
+# id: ((file, old, new)..., (file, text on the line the error must name), words in the error)
 BAD = {
     "yaml-syntax": (
-        _edit("environment.yml", "  - pip", " - pip"),
+        ("environment.yml", "  - pip", " - pip"),
         ("environment.yml", " - pip"),
         "not valid YAML",
     ),
     "misspelt-key": (
-        _edit("environment.yml", "platforms:", "platform:"),
+        ("environment.yml", "platforms:", "platform:"),
         ("environment.yml", "platform:"),
         "unknown key 'platform'",
     ),
     "number-as-package": (
-        _edit("environment.yml", "  - pip", "  - 3.12"),
+        ("environment.yml", "  - pip", "  - 3.12"),
         ("environment.yml", "  - 3.12"),
         "found '3.12' (a float)",
     ),
     "bad-conda-spec": (
-        _edit("environment.yml", "  - pip", "  - pandas>>=2"),
+        ("environment.yml", "  - pip", "  - pandas>>=2"),
         ("environment.yml", "pandas>>=2"),
         "is not a conda package spec",
     ),
     "unknown-platform": (
-        _edit("environment.yml", "  - osx-64 ", "  - macos-64 "),
+        ("environment.yml", "  - osx-64 ", "  - macos-64 "),
         ("environment.yml", "macos-64"),
         "unknown platform 'macos-64'",
     ),
     "unknown-platform-in-pyproject": (
-        _edit(
+        (
             "pyproject.toml",
             "[tool.conda-lock.dependencies]",
             '[tool.conda-lock]\nplatforms = ["linux-arm"]\n\n[tool.conda-lock.dependencies]',
@@ -92,38 +82,38 @@ BAD = {
         "unknown platform 'linux-arm'",
     ),
     "two-pins-across-files": (
-        _edit("environment.yml", "  - pip", "  - pip\n  - pandas=2.2"),
+        ("environment.yml", "  - pip", "  - pip\n  - pandas=2.2"),
         ("pyproject.toml", '"pandas>=2.1"'),
         "already declared at environment.yml:",
     ),
     "same-package-in-main-and-dev": (
-        _edit("pyproject.toml", '  "pytest>=8",', '  "pytest>=8",\n  "pyyaml>=6",'),
+        ("pyproject.toml", '  "pytest>=8",', '  "pytest>=8",\n  "pyyaml>=6",'),
         ("pyproject.toml", '  "pyyaml>=6",\n  "ruff'),
         "'pyyaml>=6' is already declared at pyproject.toml:",
     ),
     "conda-and-pip": (
-        _edit("environment.yml", "  - pip ", "  - pip:\n      - scikit-learn==1.5.2\n  - pip "),
+        ("environment.yml", "  - pip ", "  - pip:\n      - scikit-learn==1.5.2\n  - pip "),
         ("pyproject.toml", '"scikit-learn>=1.4"'),
         "with a different pin",
     ),
     "renamed-on-conda-forge": (
-        _edit("environment.yml", "  - pip ", "  - pytorch=2.3\n  - pip "),
-        _edit("pyproject.toml", '  "pyyaml>=6",', '  "pyyaml>=6",\n  "torch>=2.4",'),
+        ("environment.yml", "  - pip ", "  - pytorch=2.3\n  - pip "),
+        ("pyproject.toml", '  "pyyaml>=6",', '  "pyyaml>=6",\n  "torch>=2.4",'),
         ("pyproject.toml", '"torch>=2.4"'),
         "already declared at environment.yml:",
     ),
     "toml-syntax": (
-        _edit("pyproject.toml", '  "pandas>=2.1",', '  "pandas>=2.1"\n  "pyyaml>=5",'),
+        ("pyproject.toml", '  "pandas>=2.1",', '  "pandas>=2.1"\n  "pyyaml>=5",'),
         ("pyproject.toml", '"pyyaml>=5",'),
         "not valid TOML",
     ),
     "bad-requirement": (
-        _edit("pyproject.toml", '"pandas>=2.1"', '"pandas>>2.1"'),
+        ("pyproject.toml", '"pandas>=2.1"', '"pandas>>2.1"'),
         ("pyproject.toml", "pandas>>2.1"),
         "is not a requirement",
     ),
     "unknown-lock-setting": (
-        _edit(
+        (
             "pyproject.toml",
             "[tool.conda-lock.dependencies]",
             "[tool.spiral.lock]\nconda_names = {}\n\n[tool.conda-lock.dependencies]",
@@ -149,8 +139,8 @@ def test_a_bad_source_gets_one_error_naming_file_and_line_and_no_lock(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     *edits, (file, text), words = BAD[case]
-    for edit in edits:
-        edit(project)
+    for change in edits:
+        edit(project, *change)
     with pytest.raises(LockSourceError) as raised:
         sources.read(project)
     message, line = str(raised.value), _line_of(project / file, text)
@@ -171,26 +161,28 @@ def test_a_bad_source_gets_one_error_naming_file_and_line_and_no_lock(
 
 
 def test_selectors_may_pin_one_package_differently_per_platform(project: Path) -> None:
-    _edit(
+    edit(
+        project,
         "environment.yml",
         "  - pip ",
         "  - mkl=2024  # [linux64]\n  - mkl=2023  # [osx64]\n  - pip ",
-    )(project)
+    )
     mkl = [d.platforms for d in sources.read(project).declared if d.key == "mkl"]
     assert mkl == [frozenset({"linux-64"}), frozenset({"osx-64"})]
-    _edit("environment.yml", "# [linux64]", "# [unix]")(project)
+    edit(project, "environment.yml", "# [linux64]", "# [unix]")
     with pytest.raises(LockSourceError, match="mkl=2023' is already declared"):
         sources.read(project)
 
 
 def test_a_project_names_a_package_that_conda_forge_calls_differently(project: Path) -> None:
-    _edit("pyproject.toml", '  "pyyaml>=6",', '  "pyyaml>=6",\n  "cool-lib>=1",')(project)
-    _edit(
+    edit(project, "pyproject.toml", '  "pyyaml>=6",', '  "pyyaml>=6",\n  "cool-lib>=1",')
+    edit(
+        project,
         "pyproject.toml",
         "[tool.conda-lock.dependencies]",
         '[tool.spiral.lock]\nconda-names = { cool-lib = "python-cool-lib" }\n\n'
         "[tool.conda-lock.dependencies]",
-    )(project)
+    )
     spec = lock_spec(sources.read(project))
     names = {d.name for d in spec.dependencies["linux-64"]}
     assert "python-cool-lib" in names
