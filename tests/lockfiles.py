@@ -74,7 +74,7 @@ def stub_solver(bin_dir: Path, python: str) -> Path:
 def channel_mirror(root: Path, channel: str = "conda-forge") -> Iterator[str]:
     """A local HTTP server that answers for ``channel``, as a mirror would: yields its alias URL.
 
-    `spiral lock` asks the channel before solving; pointing CONDA_CHANNEL_ALIAS here makes the
+    `spiral lock` asks the channel before solving; pointing MAMBA_CHANNEL_ALIAS here makes the
     channel reachable, so that a test gets past that question and on to conda-lock.
     """
     noarch = root / channel / "noarch"
@@ -104,7 +104,7 @@ def lockable(scratch: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     stub_solver(scratch / "bin", sys.executable)
     monkeypatch.setenv("PATH", f"{scratch / 'bin'}{os.pathsep}{os.environ['PATH']}")
     with channel_mirror(scratch / "mirror") as alias:
-        monkeypatch.setenv("CONDA_CHANNEL_ALIAS", alias)
+        monkeypatch.setenv("MAMBA_CHANNEL_ALIAS", alias)
         yield
 
 

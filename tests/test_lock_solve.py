@@ -68,7 +68,7 @@ def test_an_unreachable_channel_is_named(
     monkeypatch.chdir(project)
     alias = _closed_port()
     with lockable(tmp_path / "solver", monkeypatch):
-        monkeypatch.setenv("CONDA_CHANNEL_ALIAS", alias)
+        monkeypatch.setenv("MAMBA_CHANNEL_ALIAS", alias)
         assert main(["lock"]) == LockUnavailableError.exit_code
     err = capsys.readouterr().err
     assert (

@@ -68,8 +68,7 @@ def changes_since_locked(
     if not changes:
         changes.append(
             f"the content hash differs on {', '.join(stale)}: a setting that is not a package "
-            "changed "
-            "(virtual packages, pip repositories, or conda-lock options)"
+            "changed (virtual packages, pip repositories, or conda-lock options)"
         )
     return changes
 

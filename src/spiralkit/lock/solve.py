@@ -30,7 +30,8 @@ MICROMAMBA_DOWNLOAD = "https://micro.mamba.pm/api/micromamba/{subdir}/latest"
 DEFAULT_CHANNEL_ALIAS = "https://conda.anaconda.org"
 TIMEOUT_SECONDS = 5
 MEANWHILE = (
-    "Until then, `uv pip install -e '.[dev]'` builds a working environment from the same sources."
+    "Until then, `uv venv && uv pip install -e '.[dev]'` makes a working environment from the "
+    "same sources."
 )
 
 
@@ -111,13 +112,15 @@ def find_solver() -> list[str]:
 def check_channel(channel: Channel) -> None:
     """Raise LockUnavailableError unless ``channel`` answers (any HTTP answer but 404 or 5xx)."""
     url = os.path.expandvars(channel.url)
-    if "://" not in url:
-        url = f"{os.environ.get('CONDA_CHANNEL_ALIAS', DEFAULT_CHANNEL_ALIAS).rstrip('/')}/{url}"
+    if "://" not in url:  # a name: the solver prefixes it with its channel alias (a mirror, maybe)
+        alias = os.environ.get("MAMBA_CHANNEL_ALIAS") or os.environ.get("CONDA_CHANNEL_ALIAS")
+        url = f"{(alias or DEFAULT_CHANNEL_ALIAS).rstrip('/')}/{url}"
     reason = unreachable(f"{url.rstrip('/')}/noarch/repodata.json")
     if reason is not None:
         raise LockUnavailableError(
             f"channel {channel.url} cannot be reached at {url} ({reason}). Lock where it can be "
-            f"reached, or set CONDA_CHANNEL_ALIAS to your mirror. {MEANWHILE}"
+            "reached, or point MAMBA_CHANNEL_ALIAS (micromamba) or CONDA_CHANNEL_ALIAS (conda) "
+            f"at your mirror. {MEANWHILE}"
         )
 
 
