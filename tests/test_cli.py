@@ -17,7 +17,10 @@ def test_namespace_prints_the_namespace_and_where_it_publishes(
     monkeypatch.setenv("SPIRAL_USER", "ana")
     monkeypatch.delenv("GITHUB_ACTIONS", raising=False)
     assert main(["namespace"]) == 0
-    assert capsys.readouterr().out.splitlines() == ["user.ana", f"{tmp_path.resolve()}/published/user.ana/"]
+    assert capsys.readouterr().out.splitlines() == [
+        "user.ana",
+        f"{tmp_path.resolve()}/published/user.ana/",
+    ]
 
 
 def test_a_library_error_becomes_one_line_and_its_exit_code(

@@ -14,13 +14,21 @@ PROJECT = ProjectConfig(root=Path("/p"), project="churn-model", region="us-east-
 LAPTOP = {"SPIRAL_USER": "Ana.Lima"}
 CI_BRANCH = {"GITHUB_ACTIONS": "true", "GITHUB_REF_NAME": "feature/new-features"}
 CI_MAIN = {"GITHUB_ACTIONS": "true", "GITHUB_REF_NAME": "main"}
-CI_PULL_REQUEST = {"GITHUB_ACTIONS": "true", "GITHUB_REF_NAME": "12/merge", "GITHUB_HEAD_REF": "fix-x"}
+CI_PULL_REQUEST = {
+    "GITHUB_ACTIONS": "true",
+    "GITHUB_REF_NAME": "12/merge",
+    "GITHUB_HEAD_REF": "fix-x",
+}
 
 
 @pytest.mark.parametrize(
     ("env", "expected"),
-    [(LAPTOP, "user.ana-lima"), (CI_BRANCH, "test.feature-new-features"), (CI_MAIN, "prod"),
-     (CI_PULL_REQUEST, "test.fix-x")],
+    [
+        (LAPTOP, "user.ana-lima"),
+        (CI_BRANCH, "test.feature-new-features"),
+        (CI_MAIN, "prod"),
+        (CI_PULL_REQUEST, "test.fix-x"),
+    ],
     ids=["laptop", "ci-branch", "ci-main", "ci-pull-request"],
 )
 def test_default_namespace(env: dict[str, str], expected: str) -> None:

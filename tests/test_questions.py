@@ -14,7 +14,16 @@ ASKED = {name: spec for name, spec in QUESTIONS.items() if not name.startswith("
 
 
 def copy(dst: Path, **data: str) -> None:
-    run_copy(str(ROOT), dst, data=data, defaults=True, unsafe=True, vcs_ref="HEAD", quiet=True, pretend=True)
+    run_copy(
+        str(ROOT),
+        dst,
+        data=data,
+        defaults=True,
+        unsafe=True,
+        vcs_ref="HEAD",
+        quiet=True,
+        pretend=True,
+    )
 
 
 def test_every_question_has_a_type_and_help() -> None:
@@ -25,15 +34,29 @@ def test_every_question_has_a_type_and_help() -> None:
 
 def test_the_names_other_work_relies_on_are_asked() -> None:
     assert {
-        "project_name", "package_name", "description", "author_name", "author_email", "python_version",
-        "license", "aws_region", "s3_bucket", "batch_job_queue", "ecr_repository",
+        "project_name",
+        "package_name",
+        "description",
+        "author_name",
+        "author_email",
+        "python_version",
+        "license",
+        "aws_region",
+        "s3_bucket",
+        "batch_job_queue",
+        "ecr_repository",
     } <= set(ASKED)
 
 
 @pytest.mark.parametrize(
     ("question", "answer", "message"),
     [
-        pytest.param("project_name", "Churn_Model", "lowercase letters, digits and single hyphens", id="project-uppercase"),
+        pytest.param(
+            "project_name",
+            "Churn_Model",
+            "lowercase letters, digits and single hyphens",
+            id="project-uppercase",
+        ),
         pytest.param("project_name", "9lives", "starting with a letter", id="project-digit-first"),
         pytest.param("package_name", "1model", "Python identifier", id="package-digit-first"),
         pytest.param("package_name", "churn-model", "Python identifier", id="package-hyphen"),
@@ -59,7 +82,15 @@ def test_a_bad_answer_is_refused_and_nothing_is_written(
 ) -> None:
     dst = tmp_path / "churn-model"
     with pytest.raises(ValueError, match=question) as refused:
-        run_copy(str(ROOT), dst, data={question: answer}, defaults=True, unsafe=True, vcs_ref="HEAD", quiet=True)
+        run_copy(
+            str(ROOT),
+            dst,
+            data={question: answer},
+            defaults=True,
+            unsafe=True,
+            vcs_ref="HEAD",
+            quiet=True,
+        )
     assert message in str(refused.value)
     assert not dst.exists()
 
@@ -82,8 +113,14 @@ def test_a_valid_answer_is_taken(tmp_path: Path, question: str, answer: str) -> 
 def test_defaults_derive_from_earlier_answers(tmp_path: Path) -> None:
     dst = tmp_path / "out"
     run_copy(
-        str(ROOT), dst, data={"project_name": "fraud-radar"}, defaults=True, unsafe=True,
-        vcs_ref="HEAD", quiet=True, skip_tasks=True,
+        str(ROOT),
+        dst,
+        data={"project_name": "fraud-radar"},
+        defaults=True,
+        unsafe=True,
+        vcs_ref="HEAD",
+        quiet=True,
+        skip_tasks=True,
     )
     answers = yaml.safe_load((dst / ".copier-answers.yml").read_text())
     assert answers["package_name"] == "fraud_radar"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -33,15 +32,13 @@ ANSWER_SETS = {
 
 
 @pytest.fixture(scope="module", params=list(ANSWER_SETS), ids=list(ANSWER_SETS))
-def project(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, wheelhouse: Path
-) -> Iterator[Path]:
+def project(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, wheelhouse: Path) -> Path:
     """A rendered project (git repository and first commit made by the copier task) with its .venv."""
     data: dict[str, Any] = ANSWER_SETS[request.param]
     dst = render(tmp_path_factory.mktemp(request.param) / "churn-model", data)
     answers = yaml.safe_load((dst / ".copier-answers.yml").read_text())
     make_venv(dst, answers["python_version"], wheelhouse)
-    yield dst
+    return dst
 
 
 def answers(project: Path) -> dict[str, Any]:
@@ -61,9 +58,17 @@ def test_copy_made_a_git_repository_with_a_clean_first_commit(project: Path) -> 
 def test_layout_follows_the_spiral(project: Path) -> None:
     package = answers(project)["package_name"]
     for path in [
-        "docs/spiral/01-problem.md", "docs/spiral/02-data.md", "docs/spiral/03-integration.md",
-        "docs/spiral/04-model.md", "notebooks/01-explore.ipynb", "dvc.yaml", "params.yaml",
-        "noxfile.py", ".pre-commit-config.yaml", "LICENSE", "README.md",
+        "docs/spiral/01-problem.md",
+        "docs/spiral/02-data.md",
+        "docs/spiral/03-integration.md",
+        "docs/spiral/04-model.md",
+        "notebooks/01-explore.ipynb",
+        "dvc.yaml",
+        "params.yaml",
+        "noxfile.py",
+        ".pre-commit-config.yaml",
+        "LICENSE",
+        "README.md",
         *(f"src/{package}/{stage}.py" for stage in ("ingest", "features", "train", "evaluate", "publish", "io")),
     ]:
         assert (project / path).is_file(), path
@@ -76,7 +81,11 @@ def test_its_own_tests_pass(project: Path) -> None:
 
 
 def test_its_pre_commit_hooks_pass_and_change_nothing(project: Path) -> None:
-    run(["pre-commit", "run", "--all-files", "--show-diff-on-failure"], project, venv=project / ".venv")
+    run(
+        ["pre-commit", "run", "--all-files", "--show-diff-on-failure"],
+        project,
+        venv=project / ".venv",
+    )
     assert run(["git", "status", "--porcelain"], project).stdout == ""
 
 

@@ -19,7 +19,10 @@ def snapshot_template(dst: Path) -> Path:
     """Copy this working tree's template (tracked and new files) into a repository of its own."""
     listed = subprocess.run(
         ["git", "ls-files", "--cached", "--others", "--exclude-standard"],
-        cwd=ROOT, capture_output=True, text=True, check=True,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout.split()
     for name in listed:
         if (ROOT / name).is_file() and name.split("/")[0] in {"copier.yml", "template", "hooks"}:
@@ -62,7 +65,8 @@ def test_update_keeps_user_edits_and_brings_template_changes(template_v1: Path, 
     changed = run(["git", "diff", "--name-only"], project).stdout.split()
     for name in changed:
         text = (project / name).read_text()
-        assert "<<<<<<<" not in text and ">>>>>>>" not in text, name
+        assert "<<<<<<<" not in text, name
+        assert ">>>>>>>" not in text, name
     assert yaml.safe_load((project / ".copier-answers.yml").read_text())["_commit"] == "v2"
 
 
