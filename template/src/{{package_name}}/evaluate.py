@@ -6,7 +6,6 @@ from typing import Any
 
 import pyarrow as pa
 from sklearn import metrics
-
 from spiralkit.tables import read_table
 
 from .io import TEST, feature_names, load_model, params

@@ -2,7 +2,6 @@
 
 import pyarrow as pa
 from sklearn import datasets
-
 from spiralkit.tables import write_table
 
 from .io import RAW, params
