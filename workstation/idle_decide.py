@@ -81,9 +81,13 @@ def decide(last_active: float, obs: Observation, policy: Policy) -> Decision:
     reasons = active_now(obs, policy)
     if reasons:
         last_active = max(last_active, obs.now)
-    if obs.jupyter_last_activity is not None and obs.jupyter_last_activity > last_active:
-        last_active = min(obs.jupyter_last_activity, obs.now)
-        reasons.append(f"Jupyter kernel active at {iso(last_active)}")
+    for moment, what in (
+        (obs.jupyter_last_activity, "Jupyter kernel active"),
+        (obs.lease_until, "lease ended"),
+    ):
+        if moment is not None and last_active < moment <= obs.now:
+            last_active = moment
+            reasons.append(f"{what} at {iso(moment)}")
     idle = max(0.0, obs.now - last_active)
     budget = f"idle {idle / 60:.0f} of {policy.idle_seconds / 60:g} min"
     if idle >= policy.idle_seconds:
@@ -164,10 +168,18 @@ def ssh_sessions(established: Iterable[tuple[int, int]], port: int = 22) -> int:
 
 
 def cpu_times(proc_stat: str) -> tuple[int, int]:
-    """``(busy, total)`` jiffies from the aggregate ``cpu`` line of /proc/stat."""
-    values = [int(v) for v in proc_stat.splitlines()[0].split()[1:]]
-    idle = values[3] + (values[4] if len(values) > 4 else 0)  # idle + iowait
-    return sum(values) - idle, sum(values)
+    """``(busy, total)`` jiffies from the aggregate ``cpu`` line of /proc/stat.
+
+    Busy is user, nice, system, irq and softirq; idle, iowait and steal (time the hypervisor
+    took) are not work. Guest time is already inside user and nice, so it is not added again.
+    """
+    user, nice, system, idle, iowait, irq, softirq, steal = (
+        int(v) for v in proc_stat.splitlines()[0].split()[1:9]
+    )
+    return (
+        user + nice + system + irq + softirq,
+        user + nice + system + idle + iowait + irq + softirq + steal,
+    )
 
 
 def cpu_percent(before: tuple[int, int], after: tuple[int, int]) -> float | None:
