@@ -16,7 +16,7 @@ from spiralkit.workstation import WorkstationError, home, lookup, network, userd
 from spiralkit.workstation.settings import Settings
 
 LIVE = ["pending", "running", "stopping", "stopped", "shutting-down"]
-_WAIT = {"Delay": 5, "MaxAttempts": 120}
+_WAIT = {"Delay": 2, "MaxAttempts": 300}  # up to 10 minutes
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,20 @@ def policy(settings: Settings, account: str) -> dict[str, Any]:
     repository = f"arn:{arn}:ecr:{settings.region}:{account}:repository/{settings.ecr_repository}"
     statements: list[dict[str, Any]] = [
         {
+            # Session Manager's documented minimum; AmazonSSMManagedInstanceCore would also let the
+            # instance read every SSM parameter in the account.
+            "Sid": "SessionManager",
+            "Effect": "Allow",
+            "Action": [
+                "ssm:UpdateInstanceInformation",
+                "ssmmessages:CreateControlChannel",
+                "ssmmessages:CreateDataChannel",
+                "ssmmessages:OpenControlChannel",
+                "ssmmessages:OpenDataChannel",
+            ],
+            "Resource": "*",
+        },
+        {
             "Sid": "EcrLogin",
             "Effect": "Allow",
             "Action": "ecr:GetAuthorizationToken",
@@ -87,7 +101,6 @@ def grant(iam: Any, sts: Any, settings: Settings) -> str:
     """Create (or bring up to date) the role and instance profile of ``settings.owner``."""
     name = settings.instance_profile
     tags = [t for t in settings.tags("profile") if t["Key"] != "Name"]
-    arn = boto3.session.Session().get_partition_for_region(settings.region)
     if not _exists(iam.get_role, RoleName=name):
         iam.create_role(
             RoleName=name,
@@ -95,9 +108,6 @@ def grant(iam: Any, sts: Any, settings: Settings) -> str:
             Tags=tags,
             Description=f"spiral workstation of {settings.owner} on {settings.project}",
         )
-    iam.attach_role_policy(
-        RoleName=name, PolicyArn=f"arn:{arn}:iam::aws:policy/AmazonSSMManagedInstanceCore"
-    )
     account = sts.get_caller_identity()["Account"]
     iam.put_role_policy(
         RoleName=name,
