@@ -87,6 +87,12 @@ def user_data(instance_id: str) -> dict[str, Any]:
     return userdata.parse(base64.b64decode(attribute["UserData"]["Value"]))
 
 
+def written(instance_id: str, suffix: str) -> str:
+    """What the user-data writes to the instance's file ending in ``suffix``."""
+    files = user_data(instance_id)["write_files"]
+    return str(next(f["content"] for f in files if f["path"].endswith(suffix)))
+
+
 def test_up_launches_a_locked_down_instance(granted: Path) -> None:
     assert main(["workstation", "up"]) == 0
     [instance] = instances()
@@ -109,19 +115,17 @@ def test_up_launches_a_locked_down_instance(granted: Path) -> None:
         Filters=[{"Name": "attachment.instance-id", "Values": [instance["InstanceId"]]}]
     )["Volumes"]
     assert {tags(v)["spiral:role"] for v in volumes} == {"root", "home"}
+    assert all(v["Encrypted"] for v in volumes)
     for resource in [instance, *volumes]:
-        assert all(v["Encrypted"] for v in volumes)
         assert tags(resource)["spiral:project"] == "churn-model"
         assert tags(resource)["spiral:owner"] == "ana"
         assert tags(resource)["spiral:cost-centre"] == "cc-4711"
-    config = user_data(instance["InstanceId"])
-    env = next(f["content"] for f in config["write_files"] if f["path"].endswith("workstation.env"))
+    env = written(instance["InstanceId"], "workstation.env")
     [home] = home_volumes()
     assert f"SPIRAL_HOME_VOLUME={home['VolumeId']}" in env
     assert "/churn-model@sha256:" in env
-    agent = next(f["content"] for f in config["write_files"] if f["path"].endswith("agent.json"))
-    assert json.loads(agent)["idle_minutes"] == 45
-    assert config["ssh_authorized_keys"] == [KEY]
+    assert json.loads(written(instance["InstanceId"], "agent.json"))["idle_minutes"] == 45
+    assert user_data(instance["InstanceId"])["ssh_authorized_keys"] == [KEY]
 
 
 def test_down_keeps_the_home_volume_and_the_next_up_reattaches_it(
@@ -228,11 +232,7 @@ def test_gpu_up_uses_the_gpu_image_and_ami(granted: Path) -> None:
     [instance] = instances()
     ami = boto3.client("ssm").get_parameter(Name=settings.GPU_AMI)["Parameter"]["Value"]
     assert (instance["InstanceType"], instance["ImageId"]) == ("g5.xlarge", ami)
-    env = next(
-        f["content"]
-        for f in user_data(instance["InstanceId"])["write_files"]
-        if f["path"].endswith("workstation.env")
-    )
+    env = written(instance["InstanceId"], "workstation.env")
     assert "SPIRAL_GPU=true" in env
     digest = boto3.client("ecr").describe_images(
         repositoryName="churn-model", imageIds=[{"imageTag": "workstation-gpu"}]
@@ -302,9 +302,8 @@ def test_connect_writes_an_ssh_entry_and_prints_the_jupyter_url(
     assert f"HostName {instance['InstanceId']}\n" in entry
     assert "--document-name AWS-StartSSHSession --parameters portNumber=%p" in entry
     assert "Include spiral/*.conf" in out  # ~/.ssh/config does not include it yet
-    config = user_data(instance["InstanceId"])
-    token = next(f["content"] for f in config["write_files"] if f["path"].endswith("jupyter-token"))
-    assert f"http://127.0.0.1:8888/lab?token={token.strip()}" in out
+    token = written(instance["InstanceId"], "jupyter-token").strip()
+    assert f"http://127.0.0.1:8888/lab?token={token}" in out
     monkeypatch.setenv("PATH", str(granted / "empty"))
     assert main(["workstation", "connect"]) == 5
     assert "session-manager-plugin not found" in capsys.readouterr().err

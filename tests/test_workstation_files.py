@@ -8,12 +8,14 @@ import json
 import shutil
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 from typing import Any
 
 import copier
 import pytest
 import requests
+from copier.errors import DirtyLocalWarning
 from dockerfile_parse import DockerfileParser
 
 from spiralkit.config import ProjectConfig
@@ -27,15 +29,17 @@ SCHEMA = "https://raw.githubusercontent.com/devcontainers/spec/main/schemas/devC
 def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The template rendered from this working tree (uncommitted changes included)."""
     destination = tmp_path_factory.mktemp("rendered") / "churn-model"
-    copier.run_copy(
-        str(ROOT),
-        destination,
-        data={"s3_bucket": "acme-churn"},
-        defaults=True,
-        unsafe=True,
-        skip_tasks=True,
-        quiet=True,
-    )
+    with warnings.catch_warnings():  # uncommitted template changes are what we want to test
+        warnings.simplefilter("ignore", DirtyLocalWarning)
+        copier.run_copy(
+            str(ROOT),
+            destination,
+            data={"s3_bucket": "acme-churn"},
+            defaults=True,
+            unsafe=True,
+            skip_tasks=True,
+            quiet=True,
+        )
     return destination
 
 
