@@ -165,7 +165,10 @@ def test_a_second_up_while_one_runs_is_refused(
     assert main(["workstation", "up"]) == 0
     [running] = instances()
     assert main(["workstation", "up"]) == 5
-    assert f"already has workstation {running['InstanceId']} (running)" in capsys.readouterr().err
+    expected = (
+        f"already has workstation {running['InstanceId']}, running: `spiral workstation connect`"
+    )
+    assert expected in capsys.readouterr().err
     assert len(instances()) == 1
 
 

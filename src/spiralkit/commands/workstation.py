@@ -80,8 +80,8 @@ def run_status(args: argparse.Namespace) -> int:
     volume = home.find(ec2, chosen)
     if volume is not None:
         print(
-            f"home volume {volume['VolumeId']}: {volume['Size']} GiB, {volume['State']}, "
-            f"mounted at ~ (/home/spiral) in the workstation"
+            f"home volume {volume['VolumeId']}: {volume['Size']} GiB, {volume['State']}; "
+            "it is your ~ (/home/spiral) in the workstation"
         )
     return 0
 

@@ -57,28 +57,29 @@ def require(ec2: Any, settings: Settings, *states: str) -> dict[str, Any]:
         raise WorkstationError(
             f"{settings.name} has no workstation: `spiral workstation up` makes one"
         )
-    state = current["State"]["Name"]
-    if state not in states:
-        hint = {"stopped": "`spiral workstation start`", "running": "`spiral workstation connect`"}
-        raise WorkstationError(
-            f"workstation {current['InstanceId']} is {state}"
-            + (f": {hint[state]}" if state in hint else ": wait a minute and retry")
-        )
+    if current["State"]["Name"] not in states:
+        raise WorkstationError(f"workstation {current['InstanceId']} is {_what_now(current)}")
     return current
+
+
+def _what_now(instance: dict[str, Any]) -> str:
+    """The instance's state, and what to type given it."""
+    state = instance["State"]["Name"]
+    hints = {
+        "pending": "`spiral workstation connect` in a minute",
+        "running": "`spiral workstation connect`",
+        "stopped": "`spiral workstation start`",
+    }
+    return f"{state}: {hints.get(state, 'wait a minute and retry')}"
 
 
 def up(clients: Clients, settings: Settings, ssh_public_key: str) -> dict[str, Any]:
     """Check everything, then launch the instance and attach the home volume."""
     ec2 = clients.ec2
     if (current := find(ec2, settings)) is not None:
-        state = current["State"]["Name"]
-        hint = (
-            "`spiral workstation start`" if state == "stopped" else "`spiral workstation connect`"
-        )
         raise WorkstationError(
-            f"{settings.name} already has workstation {current['InstanceId']} ({state}): "
-            f"use {hint}, "
-            "or `spiral workstation down` first"
+            f"{settings.name} already has workstation {current['InstanceId']}, "
+            f"{_what_now(current)} (or `spiral workstation down` first)"
         )
     lookup.instance_type(ec2, settings.instance_type, settings.gpu)
     profile = lookup.instance_profile(clients.iam, settings.instance_profile)
