@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import requests
@@ -72,3 +73,52 @@ def aws_env(moto_server: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     aws.session.cache_clear()
     yield moto_server
     aws.session.cache_clear()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def isolated_git(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """A git identity and config of our own: tests neither need nor touch the user's ~/.gitconfig."""
+    config = tmp_path_factory.mktemp("git") / "gitconfig"
+    config.write_text(
+        "[user]\n\tname = spiralkit tests\n\temail = tests@example.com\n"
+        '[init]\n\tdefaultBranch = main\n[protocol "file"]\n\tallow = always\n'
+    )
+    saved = {name: os.environ.get(name) for name in ("GIT_CONFIG_GLOBAL", "GIT_CONFIG_NOSYSTEM")}
+    os.environ["GIT_CONFIG_GLOBAL"] = str(config)
+    os.environ["GIT_CONFIG_NOSYSTEM"] = "1"
+    yield
+    for name, value in saved.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+
+
+@pytest.fixture(scope="session")
+def wheelhouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """spiralkit built from this tree, offered to every install of a generated project."""
+    from helpers import build_wheel
+
+    wheels = build_wheel(tmp_path_factory.mktemp("wheels"))
+    os.environ["UV_FIND_LINKS"] = str(wheels)
+    os.environ["PIP_FIND_LINKS"] = str(wheels)
+    return wheels
+
+
+@pytest.fixture(scope="session")
+def default_project(tmp_path_factory: pytest.TempPathFactory, wheelhouse: Path) -> Path:
+    """A project rendered with default answers, committed, with its own .venv installed.
+
+    Shared read-only by tests across modules: copy it (``git clone``) before changing anything.
+    """
+    from helpers import make_venv, render
+
+    project = render(tmp_path_factory.mktemp("default") / "churn-model")
+    make_venv(project, _python_for(project), wheelhouse)
+    return project
+
+
+def _python_for(project: Path) -> str:
+    import yaml
+
+    return str(yaml.safe_load((project / ".copier-answers.yml").read_text())["python_version"])

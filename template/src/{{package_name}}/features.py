@@ -2,6 +2,7 @@
 
 import pyarrow as pa
 from sklearn.model_selection import train_test_split
+
 from spiralkit.tables import read_table, write_table
 
 from .io import RAW, TEST, TRAIN, params

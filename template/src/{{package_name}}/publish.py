@@ -5,6 +5,7 @@ until the project has an S3 bucket, then `s3://<bucket>/published/<namespace>/`.
 """
 
 import pyarrow as pa
+
 from spiralkit import config, namespace
 from spiralkit.tables import read_table, write_table
 

@@ -8,18 +8,18 @@ from sklearn.dummy import DummyClassifier
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
+
 from spiralkit.tables import read_table
 
 from .io import TRAIN, feature_names, params, save_model
 
 
 def build(model: str, C: float = 1.0, max_iter: int = 1000) -> ClassifierMixin:
-    """The models this project knows: ``majority`` is the floor, ``logistic_regression`` the baseline."""
+    """The models this project knows: ``majority`` is the floor, ``logistic_regression``
+    the baseline."""
     models: dict[str, Any] = {
         "majority": lambda: DummyClassifier(strategy="prior"),
-        "logistic_regression": lambda: make_pipeline(
-            StandardScaler(), LogisticRegression(C=C, max_iter=max_iter)
-        ),
+        "logistic_regression": lambda: make_pipeline(StandardScaler(), LogisticRegression(C=C, max_iter=max_iter)),
     }
     if model not in models:
         raise SystemExit(f"train.model must be one of {sorted(models)}, not {model!r}")
