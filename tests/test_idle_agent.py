@@ -14,11 +14,9 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-
-sys.path.insert(0, str(Path(__file__).parents[1] / "workstation"))  # the agent is not a package
 import idle_agent as agent
 import idle_decide as rules
+import pytest
 
 AGENT_DIR = Path(agent.__file__).parent
 
@@ -62,11 +60,7 @@ def test_established_sees_a_connection_while_it_is_open(listener: socket.socket)
 def test_a_session_worker_process_is_counted(listener: socket.socket) -> None:
     worker = _spawn("ssm-session-worker", "import time; time.sleep(30)")
     try:
-        assert _wait_for(
-            lambda: any(
-                rules.is_ssm_session(c) for p, c in agent.processes().items() if p == worker.pid
-            )
-        )
+        assert _wait_for(lambda: any(rules.is_ssm_session(c) for p, c in agent.processes().items() if p == worker.pid))
     finally:
         worker.kill()
         worker.wait()
@@ -151,22 +145,16 @@ def _run_agent(python: str, config: dict[str, object], tmp_path: Path, *args: st
     return done.stdout
 
 
-def test_the_agent_honours_a_lease_on_the_instances_python_3_9(
-    jupyter: dict[str, object], tmp_path: Path
-) -> None:
+def test_the_agent_honours_a_lease_on_the_instances_python_3_9(jupyter: dict[str, object], tmp_path: Path) -> None:
     python = _python39()
     if python is None:
         pytest.skip("no working python3.9 here: Amazon Linux 2023's python3 is 3.9")
-    Path(str(jupyter["lease_file"])).write_text(
-        rules.lease_text(time.time() + 3600, "ana", "train")
-    )
+    Path(str(jupyter["lease_file"])).write_text(rules.lease_text(time.time() + 3600, "ana", "train"))
     out = _run_agent(python, {**jupyter, "cpu_threshold": 100}, tmp_path, "--once")
     assert out.startswith("keep: lease until")
 
 
-def test_the_agent_runs_its_stop_command_once_idle(
-    jupyter: dict[str, object], tmp_path: Path
-) -> None:
+def test_the_agent_runs_its_stop_command_once_idle(jupyter: dict[str, object], tmp_path: Path) -> None:
     marker = tmp_path / "stopped"
     config = {
         **jupyter,

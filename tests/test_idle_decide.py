@@ -8,13 +8,10 @@ recorded on a real machine (see the README there).
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
-import pytest
-
-sys.path.insert(0, str(Path(__file__).parents[1] / "workstation"))  # the agent is not a package
 import idle_decide as rules
+import pytest
 
 DATA = Path(__file__).parent / "data" / "idle"
 HOUR = 3600.0
@@ -123,9 +120,7 @@ def test_cpu_percent_from_recorded_proc_stat() -> None:
     assert rules.cpu_percent(after, after) is None
 
 
-@pytest.mark.parametrize(
-    ("output", "expected"), [("3\n87\n", 87.0), ("0\n", 0.0), ("[N/A]\n", None), ("", None)]
-)
+@pytest.mark.parametrize(("output", "expected"), [("3\n87\n", 87.0), ("0\n", 0.0), ("[N/A]\n", None), ("", None)])
 def test_gpu_percent_is_the_busiest_gpu(output: str, expected: float | None) -> None:
     assert rules.gpu_percent(output) == expected
 

@@ -54,9 +54,7 @@ def test_keepalive_off_a_workstation_says_so(
     assert "works on a spiral workstation" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize(
-    ("text", "seconds"), [("6h", 21600), ("90m", 5400), ("1d12h", 129600), ("0", 0), ("2H", 7200)]
-)
+@pytest.mark.parametrize(("text", "seconds"), [("6h", 21600), ("90m", 5400), ("1d12h", 129600), ("0", 0), ("2H", 7200)])
 def test_durations(text: str, seconds: int) -> None:
     assert host.rules().parse_duration(text) == seconds
 

@@ -53,9 +53,7 @@ def project(aws_env: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Pa
             "config": {"digest": f"sha256:{tag}"},
             "layers": [],
         }
-        ecr.put_image(
-            repositoryName="churn-model", imageManifest=json.dumps(manifest), imageTag=tag
-        )
+        ecr.put_image(repositoryName="churn-model", imageManifest=json.dumps(manifest), imageTag=tag)
     return tmp_path
 
 
@@ -81,9 +79,7 @@ def tags(resource: dict[str, Any]) -> dict[str, str]:
 
 
 def user_data(instance_id: str) -> dict[str, Any]:
-    attribute = boto3.client("ec2").describe_instance_attribute(
-        InstanceId=instance_id, Attribute="userData"
-    )
+    attribute = boto3.client("ec2").describe_instance_attribute(InstanceId=instance_id, Attribute="userData")
     return userdata.parse(base64.b64decode(attribute["UserData"]["Value"]))
 
 
@@ -103,17 +99,15 @@ def test_up_launches_a_locked_down_instance(granted: Path) -> None:
     assert instance["IamInstanceProfile"]["Arn"].endswith("/spiral-ws-churn-model-ana")
     ami = boto3.client("ssm").get_parameter(Name=settings.CPU_AMI)["Parameter"]["Value"]
     assert instance["ImageId"] == ami
-    [group] = ec2.describe_security_groups(GroupIds=[instance["SecurityGroups"][0]["GroupId"]])[
-        "SecurityGroups"
-    ]
+    [group] = ec2.describe_security_groups(GroupIds=[instance["SecurityGroups"][0]["GroupId"]])["SecurityGroups"]
     assert group["IpPermissions"] == []
     shutdown = ec2.describe_instance_attribute(
         InstanceId=instance["InstanceId"], Attribute="instanceInitiatedShutdownBehavior"
     )
     assert shutdown["InstanceInitiatedShutdownBehavior"]["Value"] == "stop"
-    volumes = ec2.describe_volumes(
-        Filters=[{"Name": "attachment.instance-id", "Values": [instance["InstanceId"]]}]
-    )["Volumes"]
+    volumes = ec2.describe_volumes(Filters=[{"Name": "attachment.instance-id", "Values": [instance["InstanceId"]]}])[
+        "Volumes"
+    ]
     assert {tags(v)["spiral:role"] for v in volumes} == {"root", "home"}
     assert all(v["Encrypted"] for v in volumes)
     for resource in [instance, *volumes]:
@@ -159,15 +153,11 @@ def test_stop_and_start(granted: Path, capsys: pytest.CaptureFixture[str]) -> No
     assert "is running" in capsys.readouterr().err
 
 
-def test_a_second_up_while_one_runs_is_refused(
-    granted: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_a_second_up_while_one_runs_is_refused(granted: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["workstation", "up"]) == 0
     [running] = instances()
     assert main(["workstation", "up"]) == 5
-    expected = (
-        f"already has workstation {running['InstanceId']}, running: `spiral workstation connect`"
-    )
+    expected = f"already has workstation {running['InstanceId']}, running: `spiral workstation connect`"
     assert expected in capsys.readouterr().err
     assert len(instances()) == 1
 
@@ -180,9 +170,7 @@ def _refused(args: list[str], message: str, capsys: pytest.CaptureFixture[str]) 
     assert home_volumes() == []
 
 
-def test_a_missing_profile_is_a_clear_error(
-    project: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_a_missing_profile_is_a_clear_error(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
     message = "instance profile 'spiral-ws-churn-model-ana' does not exist"
     _refused(["workstation", "up"], message, capsys)
 
@@ -201,16 +189,12 @@ def test_a_wrong_instance_type_is_a_clear_error(
     _refused(["workstation", "up", *args], message, capsys)
 
 
-def test_an_unknown_region_is_a_clear_error(
-    granted: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_an_unknown_region_is_a_clear_error(granted: Path, capsys: pytest.CaptureFixture[str]) -> None:
     write_project(granted, region="eu-nowhere-9")
     _refused(["workstation", "up"], "unknown AWS region 'eu-nowhere-9'", capsys)
 
 
-def test_a_missing_image_is_a_clear_error(
-    granted: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_a_missing_image_is_a_clear_error(granted: Path, capsys: pytest.CaptureFixture[str]) -> None:
     write_project(granted, extra='image_tag = "nightly"')
     _refused(["workstation", "up"], "no image tagged 'nightly'", capsys)
 
@@ -243,14 +227,10 @@ def test_gpu_up_uses_the_gpu_image_and_ami(granted: Path) -> None:
     assert f"@{digest}" in env
 
 
-def test_an_opened_security_group_is_refused(
-    granted: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_an_opened_security_group_is_refused(granted: Path, capsys: pytest.CaptureFixture[str]) -> None:
     ec2 = boto3.client("ec2")
     vpc = ec2.describe_vpcs(Filters=[{"Name": "is-default", "Values": ["true"]}])["Vpcs"][0]
-    group = ec2.create_security_group(
-        GroupName="spiral-workstation-churn-model", Description="x", VpcId=vpc["VpcId"]
-    )
+    group = ec2.create_security_group(GroupName="spiral-workstation-churn-model", Description="x", VpcId=vpc["VpcId"])
     ec2.authorize_security_group_ingress(
         GroupId=group["GroupId"], IpProtocol="tcp", FromPort=22, ToPort=22, CidrIp="0.0.0.0/0"
     )
@@ -285,9 +265,7 @@ def test_grant_scopes_s3_to_the_persons_namespace_and_prod_read_only(granted: Pa
     assert statements["PullProjectImages"]["Resource"].endswith(":repository/churn-model")
 
 
-def test_grant_refuses_a_name_that_is_not_a_namespace(
-    project: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_grant_refuses_a_name_that_is_not_a_namespace(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["workstation", "grant", "Ana Smith"]) == 3
     assert "is not valid" in capsys.readouterr().err
 
@@ -312,9 +290,7 @@ def test_connect_writes_an_ssh_entry_and_prints_the_jupyter_url(
     assert "session-manager-plugin not found" in capsys.readouterr().err
 
 
-def test_status_says_what_runs_and_where_files_are(
-    granted: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_status_says_what_runs_and_where_files_are(granted: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["workstation", "status"]) == 0
     assert "no workstation" in capsys.readouterr().out
     assert main(["workstation", "up"]) == 0
@@ -327,8 +303,6 @@ def test_status_says_what_runs_and_where_files_are(
     assert "home volume vol-" in out
 
 
-def test_connect_without_a_workstation_says_what_to_type(
-    granted: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_connect_without_a_workstation_says_what_to_type(granted: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["workstation", "connect", "--no-forward"]) == 5
     assert "`spiral workstation up` makes one" in capsys.readouterr().err

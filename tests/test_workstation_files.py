@@ -8,15 +8,13 @@ import json
 import shutil
 import subprocess
 import sys
-import warnings
 from pathlib import Path
 from typing import Any
 
-import copier
 import pytest
 import requests
-from copier.errors import DirtyLocalWarning
 from dockerfile_parse import DockerfileParser
+from helpers import render
 
 from spiralkit.config import ProjectConfig
 from spiralkit.workstation import settings, userdata
@@ -29,18 +27,7 @@ SCHEMA = "https://raw.githubusercontent.com/devcontainers/spec/main/schemas/devC
 def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The template rendered from this working tree (uncommitted changes included)."""
     destination = tmp_path_factory.mktemp("rendered") / "churn-model"
-    with warnings.catch_warnings():  # uncommitted template changes are what we want to test
-        warnings.simplefilter("ignore", DirtyLocalWarning)
-        copier.run_copy(
-            str(ROOT),
-            destination,
-            data={"s3_bucket": "acme-churn"},
-            defaults=True,
-            unsafe=True,
-            skip_tasks=True,
-            quiet=True,
-        )
-    return destination
+    return render(destination, {"s3_bucket": "acme-churn"}, skip_tasks=True)
 
 
 def stages(dockerfile: Path) -> dict[str, dict[str, Any]]:
@@ -66,9 +53,7 @@ def tool(name: str) -> str:
 
 
 def test_hadolint_passes_the_dockerfile(project: Path) -> None:
-    done = subprocess.run(
-        [tool("hadolint"), str(project / "Dockerfile")], capture_output=True, text=True
-    )
+    done = subprocess.run([tool("hadolint"), str(project / "Dockerfile")], capture_output=True, text=True)
     assert done.returncode == 0, done.stdout + done.stderr
 
 
@@ -101,9 +86,7 @@ def test_devcontainer_builds_the_workstation_target(project: Path) -> None:
 
 
 @pytest.mark.needs_network
-def test_devcontainer_validates_against_the_dev_container_schema(
-    project: Path, tmp_path: Path
-) -> None:
+def test_devcontainer_validates_against_the_dev_container_schema(project: Path, tmp_path: Path) -> None:
     try:
         schema = requests.get(SCHEMA, timeout=10)
         schema.raise_for_status()
@@ -169,9 +152,7 @@ def _cloud_init_schema(path: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(command, capture_output=True, text=True, timeout=120)
 
 
-def test_the_user_data_passes_cloud_init_schema(
-    cloud_config: dict[str, Any], tmp_path: Path
-) -> None:
+def test_the_user_data_passes_cloud_init_schema(cloud_config: dict[str, Any], tmp_path: Path) -> None:
     path = tmp_path / "user-data"
     rendered = userdata.render(cloud_config)
     assert len(rendered) < 16 * 1024, "EC2 refuses user-data over 16 KiB"
@@ -181,17 +162,13 @@ def test_the_user_data_passes_cloud_init_schema(
     assert "Valid" in done.stdout
 
 
-def test_cloud_init_schema_would_catch_a_mistake(
-    cloud_config: dict[str, Any], tmp_path: Path
-) -> None:
+def test_cloud_init_schema_would_catch_a_mistake(cloud_config: dict[str, Any], tmp_path: Path) -> None:
     path = tmp_path / "user-data"
     path.write_text(userdata.text(userdata.render({**cloud_config, "packages": "docker"})))
     assert _cloud_init_schema(path).returncode != 0
 
 
-def test_the_user_data_shell_passes_shellcheck(
-    cloud_config: dict[str, Any], tmp_path: Path
-) -> None:
+def test_the_user_data_shell_passes_shellcheck(cloud_config: dict[str, Any], tmp_path: Path) -> None:
     scripts = [f for f in cloud_config["write_files"] if f["content"].startswith("#!/bin/bash")]
     assert [f["path"] for f in scripts] == ["/opt/spiral/start.sh"]
     for entry in scripts:
@@ -202,9 +179,7 @@ def test_the_user_data_shell_passes_shellcheck(
     assert all(isinstance(command, list) for command in cloud_config["runcmd"]), "no shell strings"
 
 
-def test_the_systemd_units_have_no_unknown_settings(
-    cloud_config: dict[str, Any], tmp_path: Path
-) -> None:
+def test_the_systemd_units_have_no_unknown_settings(cloud_config: dict[str, Any], tmp_path: Path) -> None:
     if shutil.which("systemd-analyze") is None:
         pytest.skip("systemd-analyze is not installed")
     units = [f for f in cloud_config["write_files"] if f["path"].endswith(".service")]
@@ -212,9 +187,7 @@ def test_the_systemd_units_have_no_unknown_settings(
     for entry in units:
         path = tmp_path / Path(entry["path"]).name
         path.write_text(entry["content"])
-        done = subprocess.run(
-            ["systemd-analyze", "verify", str(path)], capture_output=True, text=True
-        )
+        done = subprocess.run(["systemd-analyze", "verify", str(path)], capture_output=True, text=True)
         # Missing docker.service or /opt/spiral on this machine is expected; bad syntax is not.
         for problem in ("Unknown key", "Failed to parse", "bad unit file", "Unknown section"):
             assert problem not in done.stderr, done.stderr

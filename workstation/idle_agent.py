@@ -100,11 +100,7 @@ def observe(config: dict, cpu_before: tuple[int, int]) -> tuple[rules.Observatio
     sockets = established()
     open_inodes = {inode for _, inode in sockets}
     commands = processes()
-    vscode = sum(
-        1
-        for pid, cmd in commands.items()
-        if rules.is_vscode_server(cmd) and socket_inodes(pid) & open_inodes
-    )
+    vscode = sum(1 for pid, cmd in commands.items() if rules.is_vscode_server(cmd) and socket_inodes(pid) & open_inodes)
     lease = Path(config["lease_file"])
     last_kernel, note = jupyter(config, now)
     observation = rules.Observation(

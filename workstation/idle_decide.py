@@ -173,9 +173,7 @@ def cpu_times(proc_stat: str) -> tuple[int, int]:
     Busy is user, nice, system, irq and softirq; idle, iowait and steal (time the hypervisor
     took) are not work. Guest time is already inside user and nice, so it is not added again.
     """
-    user, nice, system, idle, iowait, irq, softirq, steal = (
-        int(v) for v in proc_stat.splitlines()[0].split()[1:9]
-    )
+    user, nice, system, idle, iowait, irq, softirq, steal = (int(v) for v in proc_stat.splitlines()[0].split()[1:9])
     return (
         user + nice + system + irq + softirq,
         user + nice + system + idle + iowait + irq + softirq + steal,

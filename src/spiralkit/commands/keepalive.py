@@ -17,9 +17,7 @@ DEFAULT_LEASE = "/var/lib/spiral/lease.json"
 
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser("keepalive", help="keep this workstation up for a long job")
-    parser.add_argument(
-        "--for", dest="duration", required=True, help="like 6h, 90m, 1d12h; 0 ends it"
-    )
+    parser.add_argument("--for", dest="duration", required=True, help="like 6h, 90m, 1d12h; 0 ends it")
     parser.add_argument("--reason", default="", help="logged by the idle agent")
     parser.set_defaults(handler=run)
 
@@ -33,8 +31,7 @@ def run(args: argparse.Namespace) -> int:
     path = Path(os.environ.get("SPIRAL_LEASE_FILE", DEFAULT_LEASE))
     if not path.parent.is_dir():
         raise WorkstationError(
-            f"{path.parent} does not exist: keepalive works on a spiral workstation, "
-            "where the idle-stop agent reads it"
+            f"{path.parent} does not exist: keepalive works on a spiral workstation, where the idle-stop agent reads it"
         )
     if seconds == 0:
         path.unlink(missing_ok=True)

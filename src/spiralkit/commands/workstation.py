@@ -20,17 +20,13 @@ def register(subparsers: Any) -> None:
     up.add_argument("--instance-type", help="instead of instance_type in [tool.spiral.workstation]")
     up.add_argument("--ssh-key", type=Path, help="key to authorise (default ~/.ssh/id_ed25519)")
     up.set_defaults(handler=run_up)
-    verbs.add_parser("status", help="what runs, since when, and where your files are").set_defaults(
-        handler=run_status
-    )
+    verbs.add_parser("status", help="what runs, since when, and where your files are").set_defaults(handler=run_status)
     link = verbs.add_parser("connect", help="SSH entry for VS Code, and Jupyter on localhost")
     link.add_argument("--ssh-key", type=Path, help="private key for the SSH entry")
     link.add_argument("--port", type=int, default=connect.JUPYTER_PORT, help="local Jupyter port")
     link.add_argument("--no-forward", action="store_true", help="print only; forward nothing")
     link.set_defaults(handler=run_connect)
-    verbs.add_parser("stop", help="stop it now (the home volume stays)").set_defaults(
-        handler=run_stop
-    )
+    verbs.add_parser("stop", help="stop it now (the home volume stays)").set_defaults(handler=run_stop)
     verbs.add_parser("start", help="start it again after a stop").set_defaults(handler=run_start)
     down = verbs.add_parser("down", help="terminate it; the home volume is kept for the next up")
     down.add_argument("--delete-home", action="store_true", help="delete the home volume as well")
@@ -48,14 +44,8 @@ def run_up(args: argparse.Namespace) -> int:
     chosen = _settings(args, gpu=args.gpu, instance_type=args.instance_type)
     key = connect.ssh_key(args.ssh_key)
     instance = machine.up(machine.Clients.of(chosen), chosen, connect.public_key(key))
-    print(
-        f"workstation {instance['InstanceId']} ({chosen.instance_type}) is starting "
-        f"in {chosen.region}"
-    )
-    print(
-        f"it stops itself after {chosen.idle_minutes} idle minutes; "
-        "`spiral workstation connect` next"
-    )
+    print(f"workstation {instance['InstanceId']} ({chosen.instance_type}) is starting in {chosen.region}")
+    print(f"it stops itself after {chosen.idle_minutes} idle minutes; `spiral workstation connect` next")
     return 0
 
 
@@ -73,10 +63,7 @@ def run_status(args: argparse.Namespace) -> int:
             f"launched {current['LaunchTime']:%Y-%m-%d %H:%M %Z}"
         )
         print(f"image       {tags.get('spiral:image', 'unknown')}")
-        print(
-            f"idle stop   after {chosen.idle_minutes} min with no session, kernel, "
-            "CPU/GPU use or lease"
-        )
+        print(f"idle stop   after {chosen.idle_minutes} min with no session, kernel, CPU/GPU use or lease")
     volume = home.find(ec2, chosen)
     if volume is not None:
         print(
@@ -110,9 +97,7 @@ def run_connect(args: argparse.Namespace) -> int:
 
 def run_stop(args: argparse.Namespace) -> int:
     chosen = _settings(args)
-    print(
-        f"stopping {machine.stop(aws.client('ec2', chosen.region), chosen)}; the home volume stays"
-    )
+    print(f"stopping {machine.stop(aws.client('ec2', chosen.region), chosen)}; the home volume stays")
     return 0
 
 

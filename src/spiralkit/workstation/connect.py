@@ -20,11 +20,7 @@ JUPYTER_PORT = 8888
 def ssh_key(given: Path | None = None, home: Path | None = None) -> Path:
     """The private key whose ``.pub`` the instance authorises: ``given``, else the usual ones."""
     ssh = (home or Path.home()) / ".ssh"
-    candidates = (
-        [given.with_suffix("") if given.suffix == ".pub" else given]
-        if given
-        else [ssh / k for k in KEYS]
-    )
+    candidates = [given.with_suffix("") if given.suffix == ".pub" else given] if given else [ssh / k for k in KEYS]
     for key in candidates:
         if key.with_name(key.name + ".pub").is_file():
             return key

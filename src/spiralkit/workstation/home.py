@@ -42,9 +42,7 @@ def create(ec2: Any, settings: Settings, zone: str) -> dict[str, Any]:
 
 def attach(ec2: Any, volume_id: str, instance_id: str) -> None:
     """Attach after launch (EC2 cannot attach an existing volume at launch time)."""
-    ec2.get_waiter("volume_available").wait(
-        VolumeIds=[volume_id], WaiterConfig={"Delay": 2, "MaxAttempts": 90}
-    )
+    ec2.get_waiter("volume_available").wait(VolumeIds=[volume_id], WaiterConfig={"Delay": 2, "MaxAttempts": 90})
     ec2.attach_volume(VolumeId=volume_id, InstanceId=instance_id, Device=DEVICE)
 
 

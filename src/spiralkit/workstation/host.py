@@ -20,9 +20,7 @@ def directory() -> Path:
     checkout = Path(__file__).resolve().parents[3] / "workstation"
     if (checkout / "idle_agent.py").is_file():
         return checkout
-    raise WorkstationError(
-        f"spiralkit's workstation files are missing from {packaged}: reinstall it"
-    )
+    raise WorkstationError(f"spiralkit's workstation files are missing from {packaged}: reinstall it")
 
 
 def read(name: str) -> str:

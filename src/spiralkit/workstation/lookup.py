@@ -116,11 +116,7 @@ def subnet(ec2: Any, settings: Settings, zone: str | None, zones: list[str]) -> 
     if chosen["AvailabilityZone"] not in ([zone] if zone else zones):
         raise WorkstationError(
             f"subnet {chosen['SubnetId']} is in {chosen['AvailabilityZone']}, but "
-            + (
-                f"your home volume is in {zone}"
-                if zone
-                else f"{kind} is offered only in {', '.join(zones)}"
-            )
+            + (f"your home volume is in {zone}" if zone else f"{kind} is offered only in {', '.join(zones)}")
             + ": set subnet_id to a subnet there"
         )
     return chosen

@@ -44,9 +44,7 @@ def find(ec2: Any, settings: Settings) -> dict[str, Any] | None:
     instances = [instance for r in reservations for instance in r["Instances"]]
     if len(instances) > 1:
         ids = ", ".join(i["InstanceId"] for i in instances)
-        raise WorkstationError(
-            f"{settings.name} has several instances ({ids}): terminate the extra ones"
-        )
+        raise WorkstationError(f"{settings.name} has several instances ({ids}): terminate the extra ones")
     return dict(instances[0]) if instances else None
 
 
@@ -54,9 +52,7 @@ def require(ec2: Any, settings: Settings, *states: str) -> dict[str, Any]:
     """The workstation, which must be in one of ``states``; else what to type instead."""
     current = find(ec2, settings)
     if current is None:
-        raise WorkstationError(
-            f"{settings.name} has no workstation: `spiral workstation up` makes one"
-        )
+        raise WorkstationError(f"{settings.name} has no workstation: `spiral workstation up` makes one")
     if current["State"]["Name"] not in states:
         raise WorkstationError(f"workstation {current['InstanceId']} is {_what_now(current)}")
     return current
@@ -127,9 +123,7 @@ def up(clients: Clients, settings: Settings, ssh_public_key: str) -> dict[str, A
             {"ResourceType": "volume", "Tags": settings.tags("root")},
         ],
     )["Instances"][0]
-    ec2.get_waiter("instance_running").wait(
-        InstanceIds=[instance["InstanceId"]], WaiterConfig=_WAIT
-    )
+    ec2.get_waiter("instance_running").wait(InstanceIds=[instance["InstanceId"]], WaiterConfig=_WAIT)
     home.attach(ec2, volume["VolumeId"], instance["InstanceId"])
     return dict(instance)
 
@@ -153,19 +147,14 @@ def down(ec2: Any, settings: Settings, delete_home: bool = False) -> list[str]:
     current = find(ec2, settings)
     if current is not None:
         ec2.terminate_instances(InstanceIds=[current["InstanceId"]])
-        ec2.get_waiter("instance_terminated").wait(
-            InstanceIds=[current["InstanceId"]], WaiterConfig=_WAIT
-        )
+        ec2.get_waiter("instance_terminated").wait(InstanceIds=[current["InstanceId"]], WaiterConfig=_WAIT)
         done.append(f"terminated {current['InstanceId']}")
     volume = home.find(ec2, settings)
     if volume is not None and delete_home:
         home.delete(ec2, volume["VolumeId"])
         done.append(f"deleted home volume {volume['VolumeId']}")
     elif volume is not None:
-        done.append(
-            f"kept home volume {volume['VolumeId']} ({volume['Size']} GiB): "
-            "the next `up` attaches it"
-        )
+        done.append(f"kept home volume {volume['VolumeId']} ({volume['Size']} GiB): the next `up` attaches it")
     if not done:
         raise WorkstationError(f"{settings.name} has no workstation and no home volume")
     return done

@@ -88,11 +88,7 @@ def owner(config: ProjectConfig, person: str | None, env: Mapping[str, str] | No
     ``person`` is given when a platform engineer acts for someone (``grant``); else it is you.
     """
     env = os.environ if env is None else env
-    name = (
-        namespace.resolve(config, f"user.{person}", env)
-        if person
-        else namespace.default(config, env)
-    )
+    name = namespace.resolve(config, f"user.{person}", env) if person else namespace.default(config, env)
     if not name.startswith("user."):
         raise ConfigError(f"workstations belong to a person, and this run is {name} (CI)")
     return name.removeprefix("user.")
@@ -111,9 +107,7 @@ def check_region(region: str) -> None:
     for partition in ("aws", "aws-us-gov", "aws-cn"):
         known.update(boto3.session.Session().get_available_regions("ec2", partition))
     if region not in known:
-        raise ConfigError(
-            f"unknown AWS region {region!r} in [tool.spiral]: use one of {', '.join(sorted(known))}"
-        )
+        raise ConfigError(f"unknown AWS region {region!r} in [tool.spiral]: use one of {', '.join(sorted(known))}")
 
 
 def resolve(
@@ -128,9 +122,7 @@ def resolve(
     table = dict(config.section("workstation"))
     where = "[tool.spiral.workstation]"
     if unknown := sorted(set(table) - set(DEFAULTS)):
-        raise ConfigError(
-            f"{where}: unknown key(s) {', '.join(unknown)}; known: {', '.join(DEFAULTS)}"
-        )
+        raise ConfigError(f"{where}: unknown key(s) {', '.join(unknown)}; known: {', '.join(DEFAULTS)}")
     values = {**DEFAULTS, **table}
     for key, value in values.items():
         expected = type(DEFAULTS[key])
@@ -140,9 +132,7 @@ def resolve(
         if not low <= value <= high:
             raise ConfigError(f"{where}: {key} = {value} is outside {low}..{high}")
     if not config.ecr_repository:
-        raise ConfigError(
-            "[tool.spiral] ecr_repository is empty: the workstation image lives there"
-        )
+        raise ConfigError("[tool.spiral] ecr_repository is empty: the workstation image lives there")
     check_region(config.region)
     who = owner(config, person, env)
     prefix = "gpu_" if gpu else ""
