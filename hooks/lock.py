@@ -33,9 +33,7 @@ def main() -> int:
     if command is None:
         print(NO_SPIRAL)
     elif subprocess.run([*command, "lock"], check=False).returncode != 0:
-        print(
-            "lock: the project is ready without conda-lock.yml; the message above says how to lock"
-        )
+        print("lock: the project is ready without conda-lock.yml; the message above says how to lock")
     return 0
 
 

@@ -145,9 +145,7 @@ def edit(root: Path, file: str, old: str, new: str) -> None:
 
 def write_lock(root: Path, *, record_requested: bool = True) -> Path:
     """``root/conda-lock.yml`` for the sources in ``root``, as a solve could have written it."""
-    lookup = sources.read(
-        root
-    ).lookup  # the PyPI -> conda names that `spiral lock` hands conda-lock
+    lookup = sources.read(root).lookup  # the PyPI -> conda names that `spiral lock` hands conda-lock
     files = [root / "environment.yml", root / "pyproject.toml"]
     spec = make_lock_spec(src_files=files, mapping_url=str(lookup))
     packages = [
@@ -163,9 +161,7 @@ def write_lock(root: Path, *, record_requested: bool = True) -> Path:
         custom_metadata=requested(spec) if record_requested else None,
     )
     path = root / "conda-lock.yml"
-    write_conda_lock_file(
-        Lockfile(package=packages, metadata=metadata), path, metadata_choices=None
-    )
+    write_conda_lock_file(Lockfile(package=packages, metadata=metadata), path, metadata_choices=None)
     return path
 
 

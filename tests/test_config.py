@@ -62,9 +62,7 @@ def test_a_pyproject_without_tool_spiral_is_not_a_project(tmp_path: Path) -> Non
     ],
     ids=["bad-region", "bad-bucket", "typo-in-key", "missing-region", "broken-toml"],
 )
-def test_bad_settings_are_refused_naming_the_file(
-    tmp_path: Path, edit: tuple[str, str], message: str
-) -> None:
+def test_bad_settings_are_refused_naming_the_file(tmp_path: Path, edit: tuple[str, str], message: str) -> None:
     write(tmp_path, GOOD.replace(*edit))
     with pytest.raises(ConfigError, match=message) as refused:
         config.load(tmp_path)

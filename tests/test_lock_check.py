@@ -102,8 +102,7 @@ EDITS = {
     "conda-name": (
         "pyproject.toml",
         "[tool.conda-lock.dependencies]",
-        '[tool.spiral.lock]\nconda-names = { pyyaml = "yaml-py" }\n\n'
-        "[tool.conda-lock.dependencies]",
+        '[tool.spiral.lock]\nconda-names = { pyyaml = "yaml-py" }\n\n[tool.conda-lock.dependencies]',
         "pyproject.toml:16: added yaml-py >=6",
     ),
 }
@@ -147,9 +146,7 @@ def test_virtual_packages_are_part_of_the_lock(locked: Path) -> None:
     ],
     ids=["comment", "other-table", "quoting"],
 )
-def test_edits_that_lock_nothing_new_keep_the_lock_fresh(
-    locked: Path, file: str, old: str, new: str
-) -> None:
+def test_edits_that_lock_nothing_new_keep_the_lock_fresh(locked: Path, file: str, old: str, new: str) -> None:
     edit(locked, file, old, new)
     check(locked)
 

@@ -33,9 +33,7 @@ def _closed_port() -> str:
 def no_solver(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """This machine as it is: no micromamba or conda, and micro.mamba.pm out of reach."""
     monkeypatch.setenv("PATH", str(tmp_path / "empty-bin"))
-    monkeypatch.setenv(
-        "XDG_DATA_HOME", str(tmp_path / "data")
-    )  # where ensureconda keeps a download
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))  # where ensureconda keeps a download
     for name in ("CONDA_EXE", "MAMBA_EXE"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setattr(solve, "MICROMAMBA_DOWNLOAD", _closed_port() + "/{subdir}/latest")
@@ -71,9 +69,7 @@ def test_an_unreachable_channel_is_named(
         monkeypatch.setenv("MAMBA_CHANNEL_ALIAS", alias)
         assert main(["lock"]) == LockUnavailableError.exit_code
     err = capsys.readouterr().err
-    assert (
-        f"channel conda-forge cannot be reached at {alias}/conda-forge (connection refused)" in err
-    )
+    assert f"channel conda-forge cannot be reached at {alias}/conda-forge (connection refused)" in err
     assert not (project / "conda-lock.yml").exists()
 
 
@@ -84,9 +80,7 @@ def test_lock_runs_conda_lock_whose_hash_the_check_recomputes(
     monkeypatch.chdir(project)
     with lockable(tmp_path / "solver", monkeypatch):
         assert main(["lock"]) == 0
-        assert (
-            "conda-lock.yml matches its sources on linux-64, osx-arm64" in capsys.readouterr().out
-        )
+        assert "conda-lock.yml matches its sources on linux-64, osx-arm64" in capsys.readouterr().out
         lock = parse_conda_lock_file(project / "conda-lock.yml")
         assert lock.metadata.sources == ["environment.yml", "pyproject.toml"]
         assert lock.metadata.custom_metadata == {
@@ -96,9 +90,7 @@ def test_lock_runs_conda_lock_whose_hash_the_check_recomputes(
             "requested conda python": "3.12.*",
             "requested conda pyyaml": ">=6",
         }
-        assert {p.name: p.categories for p in lock.package if p.platform == "linux-64"}[
-            "pytest"
-        ] == {"dev"}
+        assert {p.name: p.categories for p in lock.package if p.platform == "linux-64"}["pytest"] == {"dev"}
         before = (project / "conda-lock.yml").read_text()
         assert main(["lock"]) == 0
         assert "Nothing to do" in capsys.readouterr().out
@@ -128,9 +120,7 @@ def test_a_failed_solve_keeps_the_lock_as_it_was(
         before = (project / "conda-lock.yml").read_bytes()
         monkeypatch.setenv("STUB_SOLVER_FAILS", "1")
         assert main(["lock", "--refresh"]) == 6
-    assert "conda-lock failed (its output is above); conda-lock.yml is unchanged" in (
-        capsys.readouterr().err
-    )
+    assert "conda-lock failed (its output is above); conda-lock.yml is unchanged" in (capsys.readouterr().err)
     assert (project / "conda-lock.yml").read_bytes() == before
     assert not (project / ".conda-lock.yml.previous").exists()
 
@@ -146,9 +136,7 @@ def _real_solve_unavailable() -> str | None:
 @pytest.mark.needs_network
 @pytest.mark.slow
 @pytest.mark.skipif(bool(_real_solve_unavailable()), reason=_real_solve_unavailable() or "")
-def test_the_template_locks_against_conda_forge(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_the_template_locks_against_conda_forge(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     project = render(tmp_path / "churn-model", skip_tasks=True)
     monkeypatch.chdir(project)
     assert main(["lock"]) == 0

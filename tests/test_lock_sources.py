@@ -180,8 +180,7 @@ def test_a_project_names_a_package_that_conda_forge_calls_differently(project: P
         project,
         "pyproject.toml",
         "[tool.conda-lock.dependencies]",
-        '[tool.spiral.lock]\nconda-names = { cool-lib = "python-cool-lib" }\n\n'
-        "[tool.conda-lock.dependencies]",
+        '[tool.spiral.lock]\nconda-names = { cool-lib = "python-cool-lib" }\n\n[tool.conda-lock.dependencies]',
     )
     spec = lock_spec(sources.read(project))
     names = {d.name for d in spec.dependencies["linux-64"]}

@@ -41,9 +41,7 @@ def test_without_spiral_the_copy_task_says_what_to_run(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_the_pre_commit_hook_passes_unlocked_and_fresh_and_fails_stale(
-    default_project: Path, tmp_path: Path
-) -> None:
+def test_the_pre_commit_hook_passes_unlocked_and_fresh_and_fails_stale(default_project: Path, tmp_path: Path) -> None:
     """As the generated .pre-commit-config.yaml declares it: spiralkit[lock] installed by pip."""
     project = tmp_path / "churn-model"
     run(["git", "clone", "--quiet", str(default_project), str(project)], tmp_path)

@@ -60,9 +60,7 @@ def test_actions_are_pinned_by_commit_and_permissions_are_minimal(workflow: Path
     jobs = document["jobs"]
     assert jobs["check"]["permissions"] == {"contents": "read"}
     assert jobs["relock"]["permissions"] == {"contents": "write"}
-    checkouts = [
-        s for job in jobs.values() for s in job["steps"] if "checkout" in s.get("uses", "")
-    ]
+    checkouts = [s for job in jobs.values() for s in job["steps"] if "checkout" in s.get("uses", "")]
     assert all(step["with"]["persist-credentials"] is False for step in checkouts)
 
 

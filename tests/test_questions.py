@@ -10,11 +10,7 @@ from copier import run_copy
 from helpers import ROOT
 
 QUESTIONS = yaml.safe_load((ROOT / "copier.yml").read_text())
-ASKED = {
-    name: spec
-    for name, spec in QUESTIONS.items()
-    if not name.startswith("_") and spec.get("when") is not False
-}
+ASKED = {name: spec for name, spec in QUESTIONS.items() if not name.startswith("_") and spec.get("when") is not False}
 
 
 def copy(dst: Path, **data: str) -> None:
@@ -71,19 +67,13 @@ def test_the_names_other_work_relies_on_are_asked() -> None:
         pytest.param("python_version", "3.9", "not in", id="python-too-old"),
         pytest.param("license", "GPL-3.0", "not in", id="license-unknown"),
         pytest.param("aws_region", "us-est-1", "AWS region such as us-east-1", id="region-typo"),
-        pytest.param(
-            "aws_region", "EU-WEST-1", "AWS region such as us-east-1", id="region-uppercase"
-        ),
+        pytest.param("aws_region", "EU-WEST-1", "AWS region such as us-east-1", id="region-uppercase"),
         pytest.param("s3_bucket", "My_Bucket", "S3 bucket naming rules", id="bucket-uppercase"),
         pytest.param("s3_bucket", "ab", "3-63", id="bucket-too-short"),
         pytest.param("s3_bucket", "192.168.10.12", "IP address", id="bucket-ip"),
         pytest.param("s3_bucket", "data..lake", "S3 bucket naming rules", id="bucket-double-dot"),
-        pytest.param(
-            "s3_bucket", "xn--bucket", "S3 bucket naming rules", id="bucket-reserved-prefix"
-        ),
-        pytest.param(
-            "batch_job_queue", "my queue", "letters, digits, '-' and '_'", id="queue-space"
-        ),
+        pytest.param("s3_bucket", "xn--bucket", "S3 bucket naming rules", id="bucket-reserved-prefix"),
+        pytest.param("batch_job_queue", "my queue", "letters, digits, '-' and '_'", id="queue-space"),
         pytest.param("ecr_repository", "Churn", "lowercase letters", id="ecr-uppercase"),
     ],
 )

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -33,15 +32,13 @@ ANSWER_SETS = {
 
 
 @pytest.fixture(scope="module", params=list(ANSWER_SETS), ids=list(ANSWER_SETS))
-def project(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, wheelhouse: Path
-) -> Iterator[Path]:
+def project(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, wheelhouse: Path) -> Path:
     """A rendered project (git repository and first commit made by the copier task) with its .venv."""
     data: dict[str, Any] = ANSWER_SETS[request.param]
     dst = render(tmp_path_factory.mktemp(request.param) / "churn-model", data)
     answers = yaml.safe_load((dst / ".copier-answers.yml").read_text())
     make_venv(dst, answers["python_version"], wheelhouse)
-    yield dst
+    return dst
 
 
 def answers(project: Path) -> dict[str, Any]:
@@ -72,10 +69,7 @@ def test_layout_follows_the_spiral(project: Path) -> None:
         ".pre-commit-config.yaml",
         "LICENSE",
         "README.md",
-        *(
-            f"src/{package}/{stage}.py"
-            for stage in ("ingest", "features", "train", "evaluate", "publish", "io")
-        ),
+        *(f"src/{package}/{stage}.py" for stage in ("ingest", "features", "train", "evaluate", "publish", "io")),
     ]:
         assert (project / path).is_file(), path
 
@@ -125,9 +119,7 @@ def test_dvc_repro_runs_the_pipeline_and_publishes(project: Path, aws_env: str) 
     assert (project / "dvc_plots" / "index.html").is_file()
     if settings["s3_bucket"]:
         listed = s3.list_objects_v2(Bucket=settings["s3_bucket"], Prefix="published/user.ana/")
-        assert [item["Key"] for item in listed["Contents"]] == [
-            "published/user.ana/predictions.parquet"
-        ]
+        assert [item["Key"] for item in listed["Contents"]] == ["published/user.ana/predictions.parquet"]
     else:
         assert (project / "published" / "user.ana" / "predictions.parquet").is_file()
     again = run(["dvc", "repro"], project, venv=venv, env={"SPIRAL_USER": "ana"})

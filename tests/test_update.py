@@ -45,9 +45,7 @@ def template_v1(tmp_path: Path) -> Path:
     return template
 
 
-def test_update_keeps_user_edits_and_brings_template_changes(
-    template_v1: Path, tmp_path: Path
-) -> None:
+def test_update_keeps_user_edits_and_brings_template_changes(template_v1: Path, tmp_path: Path) -> None:
     project = render(tmp_path / "churn-model", src=template_v1, vcs_ref="v1")
     readme = project / "README.md"
     readme.write_text(readme.read_text() + f"\n{USER_LINE}\n")
@@ -67,14 +65,13 @@ def test_update_keeps_user_edits_and_brings_template_changes(
     changed = run(["git", "diff", "--name-only"], project).stdout.split()
     for name in changed:
         text = (project / name).read_text()
-        assert "<<<<<<<" not in text and ">>>>>>>" not in text, name
+        assert "<<<<<<<" not in text, name
+        assert ">>>>>>>" not in text, name
     assert yaml.safe_load((project / ".copier-answers.yml").read_text())["_commit"] == "v2"
 
 
 def test_update_merges_parameters_and_keeps_answers(template_v1: Path, tmp_path: Path) -> None:
-    project = render(
-        tmp_path / "fraud-radar", {"aws_region": "eu-west-1"}, src=template_v1, vcs_ref="v1"
-    )
+    project = render(tmp_path / "fraud-radar", {"aws_region": "eu-west-1"}, src=template_v1, vcs_ref="v1")
     params = project / "params.yaml"
     params.write_text(params.read_text().replace("C: 1.0", "C: 0.3"))
     run(["git", "commit", "-qam", "Tune C"], project)

@@ -11,10 +11,10 @@ import sys
 from collections.abc import Sequence
 
 from spiralkit import __version__
-from spiralkit.commands import lock, namespace
+from spiralkit.commands import keepalive, lock, namespace, workstation
 from spiralkit.errors import SpiralError
 
-COMMANDS = (namespace, lock)
+COMMANDS = (namespace, workstation, keepalive, lock)
 
 
 def build_parser() -> argparse.ArgumentParser:

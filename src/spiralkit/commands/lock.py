@@ -16,14 +16,10 @@ def register(subparsers: Any) -> None:
         description="Solve environment.yml and pyproject.toml into conda-lock.yml, for every "
         "platform in environment.yml. Needs micromamba (or conda) and the channels.",
     )
-    parser.add_argument(
-        "--refresh", action="store_true", help="re-solve even if conda-lock.yml matches its sources"
-    )
+    parser.add_argument("--refresh", action="store_true", help="re-solve even if conda-lock.yml matches its sources")
     parser.set_defaults(handler=run_lock)
     actions = parser.add_subparsers(dest="action", metavar="ACTION")
-    check = actions.add_parser(
-        "check", help="fail if conda-lock.yml is missing or older than its sources (offline)"
-    )
+    check = actions.add_parser("check", help="fail if conda-lock.yml is missing or older than its sources (offline)")
     check.add_argument(
         "--allow-missing",
         action="store_true",
@@ -40,9 +36,7 @@ def _lock_api() -> Any:
     try:
         import spiralkit.lock
     except ImportError as error:
-        raise SpiralError(
-            f"`spiral lock` needs conda-lock ({error}): install `spiralkit[lock]`"
-        ) from error
+        raise SpiralError(f"`spiral lock` needs conda-lock ({error}): install `spiralkit[lock]`") from error
     return spiralkit.lock
 
 

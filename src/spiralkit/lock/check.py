@@ -31,40 +31,28 @@ def check(root: Path, *, allow_missing: bool = False) -> str:
     changes = changes_since_locked(sources, spec, lock)
     if changes:
         listed = "\n".join(f"  - {change}" for change in changes)
-        raise StaleLockError(
-            f"{LOCKFILE} is stale: its sources changed since it was locked:\n{listed}\n{FIX}"
-        )
+        raise StaleLockError(f"{LOCKFILE} is stale: its sources changed since it was locked:\n{listed}\n{FIX}")
     count = sum(1 for p in lock.package if p.platform == spec.platforms[0])
     return f"{LOCKFILE} matches its sources on {', '.join(spec.platforms)} ({count} packages each)."
 
 
-def changes_since_locked(
-    sources: sources_.Sources, spec: LockSpecification, lock: Lockfile
-) -> list[str]:
+def changes_since_locked(sources: sources_.Sources, spec: LockSpecification, lock: Lockfile) -> list[str]:
     """What differs between the sources and the lock, most specific first; empty when fresh."""
     stale = stale_platforms(sources, spec, lock.metadata.content_hash)
     removed = [p for p in lock.metadata.platforms if p not in spec.platforms]
     if not stale and not removed:
         return []
-    changes = [
-        f"platform {p} is not locked yet"
-        for p in spec.platforms
-        if p not in lock.metadata.platforms
-    ]
+    changes = [f"platform {p} is not locked yet" for p in spec.platforms if p not in lock.metadata.platforms]
     changes += [f"platform {p} is locked but no longer in the sources" for p in removed]
     before = [c.url for c in lock.metadata.channels]
     after = [c.url for c in spec.channels]
     if before != after:
         changes.append(f"channels changed from {before} to {after}")
-    recorded = {
-        k: v for k, v in (lock.metadata.custom_metadata or {}).items() if k.startswith(REQUESTED)
-    }
+    recorded = {k: v for k, v in (lock.metadata.custom_metadata or {}).items() if k.startswith(REQUESTED)}
     if recorded:
         changes += _package_changes(sources, recorded, requested(spec))
     else:
-        changes.append(
-            f"{LOCKFILE} does not record what was requested (it was not written by `spiral lock`)"
-        )
+        changes.append(f"{LOCKFILE} does not record what was requested (it was not written by `spiral lock`)")
     if not changes:
         changes.append(
             f"the content hash differs on {', '.join(stale)}: a setting that is not a package "
@@ -73,9 +61,7 @@ def changes_since_locked(
     return changes
 
 
-def _package_changes(
-    sources: sources_.Sources, before: dict[str, str], after: dict[str, str]
-) -> list[str]:
+def _package_changes(sources: sources_.Sources, before: dict[str, str], after: dict[str, str]) -> list[str]:
     changes = []
     for key in sorted(before.keys() | after.keys()):
         manager, name = key.removeprefix(REQUESTED).split(" ", 1)

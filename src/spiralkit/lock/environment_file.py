@@ -64,9 +64,7 @@ class _Reader:
 def read_environment(path: Path) -> Environment:
     """Parse ``path`` and return its platforms and its conda and pip entries, each with its line."""
     if not path.is_file():
-        raise LockSourceError(
-            f"{path.name} not found in {path.parent}: it declares channels, platforms and python"
-        )
+        raise LockSourceError(f"{path.name} not found in {path.parent}: it declares channels, platforms and python")
     reader = _Reader(path)
     try:
         root = yaml.compose(reader.text, Loader=yaml.SafeLoader)
@@ -75,16 +73,12 @@ def read_environment(path: Path) -> Environment:
         line = mark.line + 1 if mark else 1
         raise LockSourceError(f"{path.name}:{line}: not valid YAML: {error.problem}") from error
     if not isinstance(root, MappingNode):
-        raise reader.fail(
-            root, "expected a mapping with `channels:`, `platforms:` and `dependencies:`"
-        )
+        raise reader.fail(root, "expected a mapping with `channels:`, `platforms:` and `dependencies:`")
     environment = Environment()
     for key_node, value in root.value:
         key = reader.entry(key_node, "a key").value
         if key not in KNOWN_KEYS:
-            raise reader.fail(
-                key_node, f"unknown key {key!r}; known keys: {', '.join(sorted(KNOWN_KEYS))}"
-            )
+            raise reader.fail(key_node, f"unknown key {key!r}; known keys: {', '.join(sorted(KNOWN_KEYS))}")
         if key in {"channels", "platforms"}:
             entries = [reader.entry(n, f"a {key[:-1]} name") for n in reader.sequence(value, key)]
             if key == "platforms":
@@ -103,14 +97,10 @@ def _dependencies(reader: _Reader, nodes: list[Node], environment: Environment) 
         if keys != ["pip"]:
             raise reader.fail(node, f"expected a package spec or `- pip: [...]`, found keys {keys}")
         pip = node.value[0][1]
-        environment.pip += [
-            reader.entry(n, "a pip requirement") for n in reader.sequence(pip, "pip")
-        ]
+        environment.pip += [reader.entry(n, "a pip requirement") for n in reader.sequence(pip, "pip")]
 
 
 def _show(node: Node) -> str:
     if isinstance(node, ScalarNode):
-        return f"{node.value!r}" + (
-            "" if node.tag == STR else f" (a {node.tag.rsplit(':', 1)[-1]})"
-        )
+        return f"{node.value!r}" + ("" if node.tag == STR else f" (a {node.tag.rsplit(':', 1)[-1]})")
     return "a list" if isinstance(node, SequenceNode) else "a mapping"

@@ -19,9 +19,10 @@ from spiralkit.lock.errors import StaleLockError
 LOCKFILE = "conda-lock.yml"
 
 # The Dockerfile commands that install the lock (in a mambaorg/micromamba image, into `base`).
-# The runtime image gets the pipeline's packages only; the workstation adds the `dev` category.
+# The runtime image gets the pipeline's packages only; the workstation image, built FROM it, adds
+# the `dev` category.
 INSTALL_RUNTIME = f"micromamba install --yes --name base --file {LOCKFILE} --category main"
-INSTALL_WORKSTATION = f"{INSTALL_RUNTIME} --category dev"
+INSTALL_WORKSTATION = f"micromamba install --yes --name base --file {LOCKFILE} --category dev"
 # The project's own package, on top of the locked environment: never resolve dependencies again.
 INSTALL_PROJECT = "python -m pip install --no-deps --no-cache-dir ."
 
@@ -37,9 +38,7 @@ def read_lock(path: Path) -> Lockfile:
     try:
         return parse_conda_lock_file(path)
     except (ValueError, ValidationError, AttributeError, TypeError) as error:
-        raise StaleLockError(
-            f"{path.name} cannot be read ({error}); run `spiral lock` to rewrite it"
-        ) from error
+        raise StaleLockError(f"{path.name} cannot be read ({error}); run `spiral lock` to rewrite it") from error
 
 
 def lock_hash(path: Path, platform: str | None = None) -> str:
@@ -50,9 +49,7 @@ def lock_hash(path: Path, platform: str | None = None) -> str:
     """
     lock = read_lock(path)
     if platform is not None and platform not in lock.metadata.platforms:
-        raise StaleLockError(
-            f"{path.name} has no packages for {platform}; it locks {lock.metadata.platforms}"
-        )
+        raise StaleLockError(f"{path.name} has no packages for {platform}; it locks {lock.metadata.platforms}")
     lines = sorted(
         f"{p.platform} {p.manager} {p.name} {p.version} {p.url} "
         f"{p.hash.sha256 or p.hash.md5} {','.join(sorted(p.categories))}"

@@ -60,8 +60,7 @@ def lookup_file(names: Mapping[str, str]) -> Path:
     be reused for different names.
     """
     table = {
-        pypi: {"conda_name": conda, "conda_forge": conda, "pypi_name": pypi}
-        for pypi, conda in sorted(names.items())
+        pypi: {"conda_name": conda, "conda_forge": conda, "pypi_name": pypi} for pypi, conda in sorted(names.items())
     }
     text = json.dumps(table, indent=1, sort_keys=True)
     digest = hashlib.sha256(text.encode()).hexdigest()[:16]

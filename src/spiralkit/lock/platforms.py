@@ -31,11 +31,7 @@ def project_spec(root: Path) -> Path | None:
 def virtual_packages(root: Path) -> FakeRepoData:
     """The virtual packages `conda-lock lock` uses when run in ``root`` with no CUDA option."""
     spec = project_spec(root)
-    return (
-        virtual_package_repo_from_specification(spec)
-        if spec
-        else default_virtual_package_repodata()
-    )
+    return virtual_package_repo_from_specification(spec) if spec else default_virtual_package_repodata()
 
 
 def supported_platforms(root: Path) -> set[str]:
@@ -53,11 +49,8 @@ def check_platforms(root: Path, platforms: list[tuple[str, str]]) -> tuple[str, 
     for platform, where in platforms:
         if platform not in known:
             raise LockSourceError(
-                f"{where}: unknown platform {platform!r}; conda-lock can lock "
-                f"{', '.join(sorted(known))}"
+                f"{where}: unknown platform {platform!r}; conda-lock can lock {', '.join(sorted(known))}"
             )
     if not platforms:
-        raise LockSourceError(
-            "environment.yml: no `platforms:` list; add the platforms to lock, e.g. linux-64"
-        )
+        raise LockSourceError("environment.yml: no `platforms:` list; add the platforms to lock, e.g. linux-64")
     return tuple(dict.fromkeys(platform for platform, _ in platforms))

@@ -47,6 +47,4 @@ def read_pyproject(path: Path) -> Pyproject:
         return Pyproject(path.name, tomllib.loads(text), text.splitlines())
     except tomllib.TOMLDecodeError as error:
         found = re.search(r"line (\d+)", str(error))
-        raise LockSourceError(
-            f"{path.name}:{found[1] if found else 1}: not valid TOML: {error}"
-        ) from error
+        raise LockSourceError(f"{path.name}:{found[1] if found else 1}: not valid TOML: {error}") from error

@@ -29,10 +29,7 @@ from spiralkit.lock.spec import lock_spec, requested
 MICROMAMBA_DOWNLOAD = "https://micro.mamba.pm/api/micromamba/{subdir}/latest"
 DEFAULT_CHANNEL_ALIAS = "https://conda.anaconda.org"
 TIMEOUT_SECONDS = 5
-MEANWHILE = (
-    "Until then, `uv venv && uv pip install -e '.[dev]'` makes a working environment from the "
-    "same sources."
-)
+MEANWHILE = "Until then, `uv venv && uv pip install -e '.[dev]'` makes a working environment from the same sources."
 
 
 def lock(root: Path, *, refresh: bool = False) -> str:
@@ -54,9 +51,7 @@ def lock(root: Path, *, refresh: bool = False) -> str:
     return check(root)
 
 
-def conda_lock_command(
-    sources: sources_.Sources, solver: Sequence[str], metadata: Path
-) -> list[str]:
+def conda_lock_command(sources: sources_.Sources, solver: Sequence[str], metadata: Path) -> list[str]:
     """The conda-lock invocation, run in the project root: its sources, platforms and categories.
 
     Platforms and channels come from the sources; every category (``main``, ``dev``, other extras)

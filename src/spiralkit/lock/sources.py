@@ -65,14 +65,11 @@ def read(root: Path) -> Sources:
     settings = pyproject.table("tool", "spiral", "lock")
     if unknown := sorted(set(settings) - {"conda-names"}):
         where = pyproject.where(unknown[0], "tool.spiral.lock")
-        raise LockSourceError(
-            f"{where}: unknown key {unknown[0]!r} in [tool.spiral.lock]; known: conda-names"
-        )
+        raise LockSourceError(f"{where}: unknown key {unknown[0]!r} in [tool.spiral.lock]; known: conda-names")
     lookup = names.lookup_file(names.conda_names(settings.get("conda-names", {})))
     platforms = [(p.value, p.where) for p in environment.platforms]
     platforms += [
-        (p, pyproject.where(p, "tool.conda-lock"))
-        for p in pyproject.table("tool", "conda-lock").get("platforms", [])
+        (p, pyproject.where(p, "tool.conda-lock")) for p in pyproject.table("tool", "conda-lock").get("platforms", [])
     ]
     ordered = check_platforms(root, platforms)
     declared = [_conda_entry(e, ordered) for e in environment.conda]
@@ -86,9 +83,7 @@ def _conda_entry(entry: Entry, platforms: tuple[str, ...]) -> Declared:
     try:
         dep = conda_spec_to_versioned_dep(entry.value, "main")
     except RuntimeError as error:
-        raise LockSourceError(
-            f"{entry.where}: {entry.value!r} is not a conda package spec"
-        ) from error
+        raise LockSourceError(f"{entry.where}: {entry.value!r} is not a conda package spec") from error
     pin = f"{dep.version} {dep.build}" if dep.build else dep.version
     applies = frozenset(p for p in platforms if _selected(entry.line, p))
     return Declared(dep.name, entry.value, pin, entry.where, applies)
@@ -111,9 +106,7 @@ def _pip_entry(entry: Entry, platforms: tuple[str, ...], lookup: Path) -> Declar
         ) from error
     key = _conda_name(requirement.name, lookup)
     applies = frozenset(p for p in platforms if evaluate_marker(_marker(requirement), p))
-    return Declared(
-        key, entry.value, requirement.url or str(requirement.specifier), entry.where, applies
-    )
+    return Declared(key, entry.value, requirement.url or str(requirement.specifier), entry.where, applies)
 
 
 def _marker(requirement: Requirement) -> str | None:
@@ -124,9 +117,7 @@ def _conda_name(pypi_name: str, lookup: Path) -> str:
     return str(parse_python_requirement(canonicalize_name(pypi_name), mapping_url=str(lookup)).name)
 
 
-def _pyproject_entries(
-    pyproject: Pyproject, platforms: tuple[str, ...], lookup: Path
-) -> list[Declared]:
+def _pyproject_entries(pyproject: Pyproject, platforms: tuple[str, ...], lookup: Path) -> list[Declared]:
     """Every requirement conda-lock reads from pyproject.toml, from the sections it reads."""
     project = pyproject.table("project")
     groups = [("project", "dependencies", project.get("dependencies", []))]
@@ -141,9 +132,7 @@ def _pyproject_entries(
             try:
                 dep = parse_python_requirement(text, mapping_url=str(lookup))
             except (InvalidRequirement, ValueError) as error:
-                raise LockSourceError(
-                    f"{where}: {text!r} is not a requirement: {_first_line(error)}"
-                ) from error
+                raise LockSourceError(f"{where}: {text!r} is not a requirement: {_first_line(error)}") from error
             pin = str(getattr(dep, "version", None) or getattr(dep, "url", ""))
             applies = frozenset(p for p in platforms if evaluate_marker(dep.markers, p))
             declared.append(Declared(_conda_name(dep.name, lookup), text, pin, where, applies))

@@ -27,9 +27,7 @@ def lock_spec(sources: Sources) -> LockSpecification:
     try:
         return make_lock_spec(src_files=sources.files, mapping_url=str(sources.lookup))
     except (ChannelAggregationError, ValueError) as error:
-        raise LockSourceError(
-            f"conda-lock cannot combine environment.yml and pyproject.toml: {error}"
-        ) from error
+        raise LockSourceError(f"conda-lock cannot combine environment.yml and pyproject.toml: {error}") from error
 
 
 def content_hashes(sources: Sources) -> dict[str, str]:
@@ -37,9 +35,7 @@ def content_hashes(sources: Sources) -> dict[str, str]:
     return dict(compute_content_hashes(lock_spec(sources), virtual_packages(sources.root)))
 
 
-def stale_platforms(
-    sources: Sources, spec: LockSpecification, recorded: Mapping[str, str]
-) -> list[str]:
+def stale_platforms(sources: Sources, spec: LockSpecification, recorded: Mapping[str, str]) -> list[str]:
     """Platforms whose recorded hash is not one that conda-lock accepts for ``spec``.
 
     This is the test conda-lock itself applies (``--check-input-hash``), including the hashes that
@@ -49,8 +45,7 @@ def stale_platforms(
     return [
         platform
         for platform in spec.platforms
-        if recorded.get(platform)
-        not in backwards_compatible_content_hashes(spec, packages, platform)
+        if recorded.get(platform) not in backwards_compatible_content_hashes(spec, packages, platform)
     ]
 
 
