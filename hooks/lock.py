@@ -28,10 +28,19 @@ def spiral() -> list[str] | None:
     return [found] if found else None
 
 
+NO_SOLVER = (
+    "lock: no conda-lock.yml yet (no micromamba, mamba or conda on PATH). Run `spiral lock` where one "
+    "is installed and conda-forge is reachable, and commit conda-lock.yml, or push: the lock workflow "
+    "writes it. Meanwhile `uv venv && uv pip install -e .[dev]` gives a working environment."
+)
+
+
 def main() -> int:
     command = spiral()
     if command is None:
         print(NO_SPIRAL)
+    elif not any(shutil.which(solver) for solver in ("micromamba", "mamba", "conda")):
+        print(NO_SOLVER)  # said here, without `spiral lock`'s slower import of conda-lock
     elif subprocess.run([*command, "lock"], check=False).returncode != 0:
         print("lock: the project is ready without conda-lock.yml; the message above says how to lock")
     return 0
