@@ -15,6 +15,7 @@ nox.options.sessions = ["lint", "tests"]
 
 ROOT = Path(__file__).parent
 DEMO = ROOT / "build" / "demo"
+BENCH = ROOT / "build" / "bench"
 PYTHONS = ["3.11", "3.12", "3.13"]
 
 
@@ -46,15 +47,36 @@ def tests(session: nox.Session) -> None:
 def demo(session: nox.Session) -> None:
     """Render the template with defaults into build/demo, install it with uv, and run its pipeline."""
     session.install("copier>=9.4")
+    venv = _rendered_project(session, DEMO, extras="[dev]")
+    for command in (["dvc", "repro"], ["dvc", "metrics", "show"], ["spiral", "namespace"]):
+        _in_project(session, venv, command)
+    session.log(f"project: {DEMO}  outputs: {DEMO / 'data'}, {DEMO / 'published'}  plots: dvc plots show")
+
+
+@nox.session(default=False)
+def bench(session: nox.Session) -> None:
+    """Benchmark Parquet reads (local, S3 on moto), copier copy and dvc repro; write docs/benchmarks.md.
+
+    ``nox -s bench -- --size-mb 100 --runs 3`` is a quick pass (written to build/bench/benchmarks.md).
+    """
+    session.install("-e", ".", "--group", "bench")
+    project = BENCH / "project"
+    venv = _rendered_project(session, project, extras="")
+    session.run("python", "-m", "bench", "--project", str(project), "--project-venv", str(venv), *session.posargs)
+
+
+def _rendered_project(session: nox.Session, project: Path, extras: str) -> Path:
+    """Render the template with defaults into ``project`` and install it, with spiralkit from this tree, into
+    ``project/.venv``, which it returns."""
     wheels = _wheelhouse(session)
-    shutil.rmtree(DEMO, ignore_errors=True)
-    session.run("copier", "copy", "--trust", "--defaults", "--vcs-ref=HEAD", str(ROOT), str(DEMO))
+    shutil.rmtree(project, ignore_errors=True)
+    session.run("copier", "copy", "--trust", "--defaults", "--vcs-ref=HEAD", str(ROOT), str(project))
     env = {**_pyenv_versions(), "UV_FIND_LINKS": str(wheels)}
-    answers = (DEMO / ".copier-answers.yml").read_text()
+    answers = (project / ".copier-answers.yml").read_text()
     python = next(
         line.split(":")[1].strip().strip("'\"") for line in answers.splitlines() if line.startswith("python_version")
     )
-    venv = DEMO / ".venv"
+    venv = project / ".venv"
     session.run("uv", "venv", "--quiet", "--python", python, str(venv), external=True, env=env)
     session.run(
         "uv",
@@ -64,13 +86,11 @@ def demo(session: nox.Session) -> None:
         "--python",
         str(venv),
         "-e",
-        f"{DEMO}[dev]",
+        f"{project}{extras}",
         external=True,
         env=env,
     )
-    for command in (["dvc", "repro"], ["dvc", "metrics", "show"], ["spiral", "namespace"]):
-        _in_project(session, venv, command)
-    session.log(f"project: {DEMO}  outputs: {DEMO / 'data'}, {DEMO / 'published'}  plots: dvc plots show")
+    return venv
 
 
 def _in_project(session: nox.Session, venv: Path, command: list[str]) -> None:

@@ -14,7 +14,9 @@ read 2.5 times slower, zstd 2.4 times, for files a third smaller; docs/benchmark
 from __future__ import annotations
 
 import base64
+import contextlib
 import difflib
+import functools
 import os
 import re
 from collections.abc import Sequence
@@ -36,20 +38,30 @@ __all__ = ["TableError", "read_frame", "read_table", "write_table"]
 Compression = Literal["none", "snappy", "gzip", "brotli", "lz4", "zstd"]
 Filter: TypeAlias = ds.Expression | Sequence[Any]  # an Arrow expression, or pyarrow.parquet's [(column, op, value)]
 
-# Local files: read each column chunk where it lies. Pre-buffering copies every chunk into fresh memory
-# first, which tripled the system time of a local read (docs/benchmarks.md). On S3 it is what turns
-# hundreds of column chunks into a few large concurrent ranged GETs.
-_LOCAL = ds.ParquetFileFormat(default_fragment_scan_options=ds.ParquetFragmentScanOptions(pre_buffer=False))
-_REMOTE = ds.ParquetFileFormat(default_fragment_scan_options=ds.ParquetFragmentScanOptions(pre_buffer=True))
 _UNKNOWN_FIELD = re.compile(r"No match for FieldRef\.Name\((.*?)\)")
 # Hive folder names only say `day=2024-01-02`: without the written schema, that comes back as a string.
 _SCHEMA_KEY = b"spiralkit.schema"
+
+
+@functools.cache
+def _use_jemalloc() -> None:
+    """Allocate Arrow memory with jemalloc unless ARROW_DEFAULT_MEMORY_POOL says otherwise.
+
+    pyarrow's default, mimalloc, asks Linux for transparent huge pages; where the kernel has to compact
+    memory to find them (a busy VM), every fault stalls: reading a 700 MB file took 2.2 s with it and
+    0.6 s with jemalloc on the 2-core machine of docs/benchmarks.md. Buffers already allocated keep
+    their own pool, so switching is safe at any point.
+    """
+    if "ARROW_DEFAULT_MEMORY_POOL" not in os.environ:
+        with contextlib.suppress(NotImplementedError):  # a pyarrow built without jemalloc (Windows)
+            pa.set_memory_pool(pa.jemalloc_memory_pool())
 
 
 def read_table(
     uri: str | os.PathLike[str], columns: Sequence[str] | None = None, filter: Filter | None = None
 ) -> pa.Table:
     """Read the Parquet file or hive-partitioned folder at ``uri``: only ``columns``, only rows matching ``filter``."""
+    _use_jemalloc()
     location = locate(uri)
     dataset = _open(location)
     wanted = [columns] if isinstance(columns, str) else list(columns) if columns is not None else None
@@ -94,6 +106,7 @@ def write_table(
     ``column=value/`` sub-folders; the partitions this table has values for are replaced, others are kept.
     Rows keep their order, so the same table always gives the same bytes (and DVC the same hash).
     """
+    _use_jemalloc()
     location = locate(uri)
     data = _as_table(location, table)
     partitions = [partition_by] if isinstance(partition_by, str) else list(partition_by or [])
@@ -131,7 +144,7 @@ def _open(location: Location) -> ds.Dataset:
         dataset = ds.dataset(
             location.path,
             filesystem=location.filesystem,
-            format=_REMOTE if location.is_s3 else _LOCAL,
+            format=_parquet_format(location),
             partitioning="hive",
         )
     except FileNotFoundError as error:
@@ -165,6 +178,19 @@ def _with_written_types(location: Location, dataset: ds.Dataset) -> ds.Dataset:
         partition_base_dir=location.path,
         schema=written,
     )
+
+
+def _parquet_format(location: Location) -> ds.ParquetFileFormat:
+    """How to read column chunks: in place on a local disk, in a few large concurrent GETs on S3.
+
+    Locally, a 1 MiB buffer per column streams each chunk; pre-buffering would first copy every chunk
+    into fresh memory, which tripled the system time of a local read (docs/benchmarks.md). On S3,
+    pre-buffering is what turns hundreds of column chunks into a few large ranged GETs run at once.
+    """
+    if location.is_s3:
+        return ds.ParquetFileFormat(default_fragment_scan_options=ds.ParquetFragmentScanOptions(pre_buffer=True))
+    options = ds.ParquetFragmentScanOptions(pre_buffer=False, use_buffered_stream=True, buffer_size=1 << 20)
+    return ds.ParquetFileFormat(default_fragment_scan_options=options)
 
 
 def _require_bucket(location: Location) -> None:

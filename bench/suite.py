@@ -1,0 +1,13 @@
+"""The benchmarks ``nox -s bench`` runs, in order.
+
+To add one: write ``bench/<name>.py`` with a ``TITLE`` and a ``run(context: Context) -> list[Figure]``
+(bench.figures), and append the module here.
+"""
+
+from __future__ import annotations
+
+from types import ModuleType
+
+from bench import local_parquet, s3_parquet, template
+
+BENCHMARKS: tuple[ModuleType, ...] = (local_parquet, s3_parquet, template)
