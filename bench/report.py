@@ -65,14 +65,19 @@ def line(figure: Figure) -> str:
     """One figure on the console: name, median, ratio, target and whether it is met."""
     parts = [f"  {figure.name}: {_median(figure)}"]
     if figure.ratio is not None:
-        parts.append(f"ratio {figure.ratio:.2f}")
+        parts.append(f"ratio {number(figure.ratio)}")
     if figure.target is not None:
         parts.append(f"target {figure.target.text}: {'met' if figure.met else 'MISSED'}")
     return ", ".join(parts)
 
 
 def _median(figure: Figure) -> str:
-    return f"{figure.median:,.2f} {figure.unit} (median of {len(figure.samples)})"
+    return f"{number(figure.median)} {figure.unit} (median of {len(figure.samples)})"
+
+
+def number(value: float) -> str:
+    """Three significant digits: 0.0123, 0.863, 27.6, 1,383."""
+    return f"{value:,.0f}" if value >= 100 else f"{value:.3g}"
 
 
 def markdown(results: Results, context: Context, loads: tuple[str, str], description: dict[str, str]) -> str:
@@ -97,10 +102,10 @@ def markdown(results: Results, context: Context, loads: tuple[str, str], descrip
     for title, figures in results:
         out += [f"## {title}", "", "| Figure | Median | Runs | Ratio | Target |", "|---|---:|---|---:|---|"]
         for figure in figures:
-            runs = ", ".join(f"{sample:,.2f}" for sample in figure.samples)
-            ratio = f"{figure.ratio:.2f}" if figure.ratio is not None else ""
+            runs = ", ".join(number(sample) for sample in figure.samples)
+            ratio = number(figure.ratio) if figure.ratio is not None else ""
             target = f"{figure.target.text}: **{'met' if figure.met else 'missed'}**" if figure.target else ""
-            out.append(f"| {figure.name} | {figure.median:,.2f} {figure.unit} | {runs} | {ratio} | {target} |")
+            out.append(f"| {figure.name} | {number(figure.median)} {figure.unit} | {runs} | {ratio} | {target} |")
         notes = [note for figure in figures for note in figure.notes]
         out += ["", *(f"- {note}" for note in notes), ""] if notes else [""]
     return "\n".join([*out, _METHOD])
