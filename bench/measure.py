@@ -27,9 +27,11 @@ class BenchError(RuntimeError):
 
 @dataclass(frozen=True)
 class Sample:
-    """One operation in a fresh interpreter: its wall time and the memory it added (bench.probe)."""
+    """One operation in a fresh interpreter: its wall and CPU time, the memory it added (bench.probe)."""
 
     seconds: float
+    user_seconds: float
+    system_seconds: float
     added_mb: float
     arrow_mb: float
 

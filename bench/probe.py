@@ -8,6 +8,7 @@ what the interpreter held, with its imports, just before the read.
 from __future__ import annotations
 
 import json
+import os
 import resource
 import sys
 import time
@@ -61,16 +62,19 @@ def main(argv: list[str]) -> None:
     import pyarrow  # loaded by most operations; imported here so every baseline includes it alike
 
     _reset_peak()
-    before = _rss()
+    before, cpu = _rss(), os.times()
     start = time.perf_counter()
     result = operation()
     seconds = time.perf_counter() - start
+    cpu_after = os.times()
     peak = _peak()
     del result
     print(
         json.dumps(
             {
                 "seconds": seconds,
+                "user_seconds": cpu_after.user - cpu.user,
+                "system_seconds": cpu_after.system - cpu.system,
                 "added_mb": (peak - before) / 1e6,
                 "arrow_mb": pyarrow.default_memory_pool().max_memory() / 1e6,
             }
