@@ -121,13 +121,28 @@ _METHOD = """## How these are measured
   (see the load averages above): absolute figures wander from run to run, ratios much less.
 - Memory is the process's peak resident size during the read (`VmHWM`, reset just before the read) minus its
   resident size just before: what the read adds above the interpreter with its imports.
-- The data: fifty columns of the kinds a feature table holds (an id, nineteen measurements with four
-  decimals, ten amounts, ten counts, eight segment names from 200 values, a timestamp, a label), seeded
-  and generated once per size into `build/bench` by `spiralkit.tables.write_table`, so the file read is
-  the file the helpers write.
+- The baseline for a local read is `Path.read_bytes` of the same file: one sequential read into memory it
+  allocates, as any reader must allocate the memory it reads into. The file sits in the page cache.
+- The data: fifty columns of the kinds a feature table holds (an id, ten measurements as recorded with
+  four decimals, nine derived features at full float64 precision, ten amounts, ten counts, eight segment
+  names from 200 values, a timestamp, a label), seeded and generated once per size into `build/bench` by
+  `spiralkit.tables.write_table`, so the file read is the file the helpers write.
 - The S3 figures use moto, which reads the whole object for every ranged GET. Arrow reads Parquet from
   S3 with ranged GETs (the footer first, then the column chunks it needs, several at once), the pattern
   that makes it fast on S3, where a range costs its length; on moto each of those requests costs about
   one full download, so read_table on moto loses to a single get_object by construction. Compare the
-  ranged-GET figure with the boto3 one to see the effect on this machine.
+  ranged-GET figure with the boto3 one to see the effect on this machine. This machine cannot reach
+  S3, so how the helpers compare with boto3 against S3 itself is not measured here.
+
+## What the figures decided
+
+- `write_table` writes uncompressed Parquet unless asked: compare the zstd line with the uncompressed
+  one. On two cores, decompressing costs more time than reading the extra bytes saves.
+- `read_table` switches Arrow to jemalloc: compare the mimalloc line. pyarrow's default allocator asks
+  for transparent huge pages, and on this machine (`defrag: madvise`) the kernel compacts memory to
+  find them on every fault.
+- Local reads stream each column chunk through a 1 MiB buffer instead of pre-buffering whole chunks
+  (an extra copy into fresh memory) or memory-mapping the file (a file rewritten in place while mapped
+  kills the reader with SIGBUS, and mapped pages inflate the memory figures). On S3, Arrow pre-buffers:
+  that is what coalesces column chunks into a few large ranged GETs issued at once.
 """

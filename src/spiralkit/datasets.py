@@ -26,8 +26,8 @@ def use_jemalloc() -> None:
     """Allocate Arrow memory with jemalloc unless ARROW_DEFAULT_MEMORY_POOL says otherwise.
 
     pyarrow's default, mimalloc, asks Linux for transparent huge pages; where the kernel has to compact
-    memory to find them (a busy VM), every fault stalls: reading a 700 MB file took 2.2 s with it and
-    0.6 s with jemalloc on the 2-core machine of docs/benchmarks.md. Buffers already allocated keep
+    memory to find them (a busy VM), every fault stalls: reading a 1 GB file took 3.5 s with it and
+    1.2 s with jemalloc on the 2-core machine of docs/benchmarks.md. Buffers already allocated keep
     their own pool, so switching is safe at any point. Arrow's I/O layer took its pool when pyarrow
     started and keeps mimalloc for its read buffers; local reads keep those to 1 MiB per column.
     """
@@ -79,11 +79,12 @@ def _with_written_types(location: Location, dataset: ds.Dataset) -> ds.Dataset:
 
 
 def _scan_format(location: Location) -> ds.ParquetFileFormat:
-    """How to read column chunks: in place on a local disk, in a few large concurrent GETs on S3.
+    """How to read column chunks: streamed from a local disk, in a few large concurrent GETs from S3.
 
-    Locally, a 1 MiB buffer per column streams each chunk; pre-buffering would first copy every chunk
-    into fresh memory, which tripled the system time of a local read (docs/benchmarks.md). On S3,
-    pre-buffering is what turns hundreds of column chunks into a few large ranged GETs run at once.
+    Locally, a 1 MiB buffer per column streams each chunk. Pre-buffering would first copy every chunk
+    into fresh memory (a 700 MB read took five times as long on the bench machine); memory-mapping
+    would turn a file rewritten in place during the read into a SIGBUS instead of an error. On S3,
+    pre-buffering is what coalesces hundreds of column chunks into a few large ranged GETs run at once.
     """
     if location.is_s3:
         return ds.ParquetFileFormat(default_fragment_scan_options=ds.ParquetFragmentScanOptions(pre_buffer=True))

@@ -6,9 +6,9 @@ whose statistics rule the filter out, decodes on every core and never writes a t
 Everything stays in Arrow until a caller asks for pandas (:func:`read_frame`).
 
 Files are written uncompressed by default (dictionary encoding still shrinks repeated values): on the
-2-core machines pipelines run on, decompression, not the disk, is what slows a read (snappy made a local
-read 2.5 times slower, zstd 2.4 times, for files a third smaller; docs/benchmarks.md). Pass
-``compression="zstd"`` for archives and slow links.
+2-core machines pipelines run on, decompression, not the disk, is what slows a read. A zstd file a third
+smaller took 1.8 times as long to read (docs/benchmarks.md). Pass ``compression="zstd"`` for archives
+and slow links.
 """
 
 from __future__ import annotations
