@@ -11,10 +11,10 @@ import sys
 from collections.abc import Sequence
 
 from spiralkit import __version__
-from spiralkit.commands import namespace
+from spiralkit.commands import infra, namespace
 from spiralkit.errors import SpiralError
 
-COMMANDS = (namespace,)
+COMMANDS = (namespace, infra)
 
 
 def build_parser() -> argparse.ArgumentParser:
