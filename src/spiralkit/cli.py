@@ -11,10 +11,10 @@ import sys
 from collections.abc import Sequence
 
 from spiralkit import __version__
-from spiralkit.commands import infra, namespace
+from spiralkit.commands import infra, job, logs, namespace, run, status
 from spiralkit.errors import SpiralError
 
-COMMANDS = (namespace, infra)
+COMMANDS = (namespace, run, status, logs, job, infra)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -7,8 +7,8 @@ no AWS call here, so the requests can be read and tested on their own.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 
 from spiralkit.batch.plan import StagePlan
 from spiralkit.batch.settings import BatchSettings
@@ -43,6 +43,7 @@ class Run:
     job_role_arn: str
     execution_role_arn: str
     region: str
+    environment: Mapping[str, str] = field(default_factory=dict)
 
 
 def command(stage: str, namespace: str) -> list[str]:
@@ -106,6 +107,7 @@ def submit_request(
         "containerOverrides": {
             "command": command(stage.name, run.namespace),
             "resourceRequirements": settings.resource_requirements(),
+            "environment": [{"name": k, "value": v} for k, v in sorted(run.environment.items())],
         },
         "retryStrategy": retry_strategy(settings),
         "timeout": {"attemptDurationSeconds": settings.timeout},

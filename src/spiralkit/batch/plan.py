@@ -7,6 +7,7 @@ expanded (``train@lr``), frozen stages are left out, and the order and the edges
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -69,7 +70,8 @@ def from_dvc(root: Path, targets: Sequence[str], defaults: BatchSettings) -> Pla
     from dvc.repo.reproduce import collect_stages, get_active_graph, plan_repro
 
     try:
-        with Repo(str(root)) as repo:
+        # Stage names (``addressing``) are relative to the working directory: plan from the root.
+        with contextlib.chdir(root), Repo(str(root)) as repo:
             graph = get_active_graph(repo.index.graph)
             selected = collect_stages(repo, targets) if targets else None
             ordered = [stage for stage in plan_repro(graph, selected) if _runnable(stage)]
@@ -79,7 +81,9 @@ def from_dvc(root: Path, targets: Sequence[str], defaults: BatchSettings) -> Pla
                     StagePlan(
                         name=stage.addressing,
                         upstream=tuple(
-                            sorted(names[id(up)] for up in graph.successors(stage) if id(up) in names)
+                            sorted(
+                                names[id(up)] for up in graph.successors(stage) if id(up) in names
+                            )
                         ),
                         settings=_settings(stage.addressing, stage.meta, defaults),
                     )
@@ -114,6 +118,4 @@ def synthetic(count: int, width: int = 20, settings: BatchSettings | None = None
         second = first - first % width + (first + 1) % width
         return tuple(f"stage-{up:04d}" for up in sorted({first, second}))
 
-    return Plan(
-        tuple(StagePlan(f"stage-{i:04d}", upstream(i), settings) for i in range(count))
-    )
+    return Plan(tuple(StagePlan(f"stage-{i:04d}", upstream(i), settings) for i in range(count)))

@@ -15,7 +15,10 @@ def register(subparsers: Any) -> None:
     actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
     deploy_parser = actions.add_parser("deploy", help=__doc__.split(": ", 1)[1])
     deploy_parser.add_argument(
-        "--parameter", action="append", default=[], metavar="KEY=VALUE",
+        "--parameter",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
         help="set a stack parameter, e.g. GitHubOidcProviderArn=arn:... or EnableGpu=true",
     )
     deploy_parser.set_defaults(handler=run)

@@ -41,7 +41,9 @@ def parameters(project: ProjectConfig, overrides: Mapping[str, str]) -> list[dic
         "ProductionBranch": project.production_branch,
         **overrides,
     }
-    return [{"ParameterKey": key, "ParameterValue": value} for key, value in values.items() if value]
+    return [
+        {"ParameterKey": key, "ParameterValue": value} for key, value in values.items() if value
+    ]
 
 
 def deploy(
@@ -53,7 +55,9 @@ def deploy(
     """Create the stack, or update it; print each new event; return its outputs."""
     template = project.root / TEMPLATE
     if not template.is_file():
-        raise InfraError(f"no {TEMPLATE} in {project.root}: `copier update` brings it from the template")
+        raise InfraError(
+            f"no {TEMPLATE} in {project.root}: `copier update` brings it from the template"
+        )
     cloudformation = aws.client("cloudformation", project.region)
     name = stack_name(project)
     request: dict[str, Any] = {
@@ -101,7 +105,9 @@ def _follow(
             if event["EventId"] in seen or event["Timestamp"].timestamp() < since:
                 continue
             seen.add(event["EventId"])
-            reason = f"  {event['ResourceStatusReason']}" if event.get("ResourceStatusReason") else ""
+            reason = (
+                f"  {event['ResourceStatusReason']}" if event.get("ResourceStatusReason") else ""
+            )
             echo(f"{event['ResourceStatus']:<28} {event['LogicalResourceId']}{reason}")
         status = str(cloudformation.describe_stacks(StackName=name)["Stacks"][0]["StackStatus"])
         if not status.endswith("_IN_PROGRESS"):

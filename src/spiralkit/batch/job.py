@@ -1,0 +1,73 @@
+"""``spiral job STAGE --namespace NS``: what one Batch job runs, in the image at the run's commit.
+
+1. set ``publish.namespace`` in params.yaml to NS (when the project has that parameter), so the
+   namespace is part of the publishing stage's run-cache identity: promoting a commit to ``prod``
+   reruns publish for prod instead of restoring a test run's result;
+2. ``dvc repro --pull STAGE``: upstream stages come back from the remote run-cache ("Stage ... is
+   cached - skipping run"), only STAGE runs;
+3. ``dvc push --run-cache``: STAGE's outputs and run-cache entry go to the remote for the jobs after it.
+
+``spiral run --on local`` runs the same steps, stage by stage, in the working tree.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from spiralkit import config, namespace
+from spiralkit.errors import SpiralError
+
+NAMESPACE_PARAM = ("publish", "namespace")
+
+
+class StageFailed(SpiralError):
+    """The stage's own command failed: its output above says why."""
+
+    exit_code = 7
+
+
+def steps(stage: str) -> list[list[str]]:
+    """The DVC commands of one job, in order."""
+    dvc = [sys.executable, "-m", "dvc"]
+    return [[*dvc, "repro", "--pull", stage], [*dvc, "push", "--run-cache"]]
+
+
+def set_namespace(root: Path, name: str) -> bool:
+    """Write ``name`` into params.yaml's ``publish.namespace``, keeping comments; False if absent."""
+    from dvc.utils.serialize import modify_yaml
+
+    params = root / "params.yaml"
+    if not params.is_file():
+        return False
+    with modify_yaml(str(params)) as data:
+        section = data.get(NAMESPACE_PARAM[0]) if isinstance(data, dict) else None
+        if not isinstance(section, dict) or NAMESPACE_PARAM[1] not in section:
+            return False
+        section[NAMESPACE_PARAM[1]] = name
+    return True
+
+
+def run_stage(stage: str, requested: str, echo: Callable[[str], None] = print) -> None:
+    """Run one stage as a Batch job does, in the project around the current directory."""
+    project = config.load()
+    name = namespace.resolve(project, requested)
+    if set_namespace(project.root, name):
+        echo(f"spiral job: publish.namespace = {name}")
+    if not (project.root / ".git").exists():
+        # The image holds the project's files without .git: DVC then runs without git.
+        _call(
+            [sys.executable, "-m", "dvc", "config", "--local", "core.no_scm", "true"],
+            project.root,
+            echo,
+        )
+    for command in steps(stage):
+        _call(command, project.root, echo)
+
+
+def _call(command: list[str], cwd: Path, echo: Callable[[str], None]) -> None:
+    echo("spiral job: $ " + " ".join(["dvc", *command[3:]]))
+    if subprocess.run(command, cwd=cwd, check=False).returncode:
+        raise StageFailed(f"`{' '.join(['dvc', *command[3:]])}` failed in {cwd}")
