@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 import requests
-from batch_fixtures import make_pipeline
+from batch_fixtures import make_pipeline, push_image
 from conftest import _free_port
 from helpers import render
 from test_infra import deploy_stack
@@ -48,22 +48,6 @@ def toy(tmp_path: Path, stack_file: Path, aws_env: str, monkeypatch: pytest.Monk
     monkeypatch.setenv("SPIRAL_USER", "tester")
     monkeypatch.delenv("GITHUB_ACTIONS", raising=False)
     return root
-
-
-def push_image(root: Path) -> str:
-    commit = subprocess.run(
-        ["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True, check=True
-    ).stdout.strip()
-    manifest = {
-        "schemaVersion": 2,
-        "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
-        "config": {"digest": "sha256:" + "0" * 64},
-        "layers": [],
-    }
-    aws.client("ecr").put_image(
-        repositoryName="toy", imageManifest=json.dumps(manifest), imageTag=commit
-    )
-    return commit
 
 
 @pytest.fixture

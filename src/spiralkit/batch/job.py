@@ -5,13 +5,18 @@
    reruns publish for prod instead of restoring a test run's result;
 2. ``dvc repro --pull STAGE``: upstream stages come back from the remote run-cache ("Stage ... is
    cached - skipping run"), only STAGE runs;
-3. ``dvc push --run-cache``: STAGE's outputs and run-cache entry go to the remote for the jobs after it.
+3. ``dvc push --run-cache``: STAGE's outputs and run-cache entry go to the remote for the jobs
+   after it;
+4. push the run-cache entry's ``cache: false`` outputs (metrics, plots) too: DVC commits them into
+   the run-cache but ``dvc push`` leaves them out, and without them no other host could restore
+   the stage, so it would rerun everywhere.
 
 ``spiral run --on local`` runs the same steps, stage by stage, in the working tree.
 """
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 import sys
 from collections.abc import Callable
@@ -65,6 +70,27 @@ def run_stage(stage: str, requested: str, echo: Callable[[str], None] = print) -
         )
     for command in steps(stage):
         _call(command, project.root, echo)
+    echo(f"spiral job: pushed {push_uncached_outputs(project.root, stage)} run-cache object(s)")
+
+
+def push_uncached_outputs(root: Path, stage: str) -> int:
+    """Push every object of ``stage``'s current run-cache entry, ``cache: false`` outputs included."""
+    from dvc.repo import Repo
+    from dvc.stage.cache import _can_hash, _get_cache_hash, _get_stage_hash
+    from dvc.stage.serialize import to_single_stage_lockfile
+
+    pushed = 0
+    with contextlib.chdir(root), Repo(str(root)) as repo:
+        for found in repo.stage.collect(stage):
+            if not _can_hash(found):
+                continue
+            entry = (_get_stage_hash(found), _get_cache_hash(to_single_stage_lockfile(found)))
+            for objects in repo.stage_cache.get_used_objs([entry]).values():
+                result = repo.cloud.push(objects)
+                if result.failed:
+                    raise StageFailed(f"could not push {len(result.failed)} object(s) of {stage}")
+                pushed += len(result.transferred)
+    return pushed
 
 
 def _call(command: list[str], cwd: Path, echo: Callable[[str], None]) -> None:
