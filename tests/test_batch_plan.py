@@ -78,7 +78,15 @@ def test_an_unknown_stage_is_refused(toy: Path) -> None:
         ({"retries": 12}, r"retries must be at least 0 and at most 9"),
         ([1, 2], r"must be a mapping"),
     ],
-    ids=["typo", "negative-memory", "memory-text", "vcpus-bool", "short-timeout", "many-retries", "list"],
+    ids=[
+        "typo",
+        "negative-memory",
+        "memory-text",
+        "vcpus-bool",
+        "short-timeout",
+        "many-retries",
+        "list",
+    ],
 )
 def test_malformed_meta_batch_is_refused_with_the_stage_named(
     tmp_path: Path, block: object, message: str

@@ -31,7 +31,9 @@ NAMESPACE = "user.tester"
 
 @pytest.fixture(scope="module")
 def stack_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    project = render(tmp_path_factory.mktemp("stack") / "toy", {"s3_bucket": "toy-data"}, skip_tasks=True)
+    project = render(
+        tmp_path_factory.mktemp("stack") / "toy", {"s3_bucket": "toy-data"}, skip_tasks=True
+    )
     return project / "infra" / "stack.yaml"
 
 
@@ -76,7 +78,9 @@ def jobs_in_queue() -> list[dict[str, Any]]:
 
 def submit(targets: list[str] | None = None, namespace: str = NAMESPACE) -> Any:
     project = config.load()
-    return runs.launch(runs.prepare(project, targets or [], namespace), project, echo=lambda _: None)
+    return runs.launch(
+        runs.prepare(project, targets or [], namespace), project, echo=lambda _: None
+    )
 
 
 def test_one_job_per_stage_with_dvcs_edges(toy: Path, requests_sent: list[dict[str, Any]]) -> None:
@@ -86,7 +90,9 @@ def test_one_job_per_stage_with_dvcs_edges(toy: Path, requests_sent: list[dict[s
     stage_of = {job_id: stage for stage, job_id in record.jobs.items()}
     described = aws.client("batch").describe_jobs(jobs=list(record.jobs.values()))["jobs"]
     edges = {
-        (stage_of[job["jobId"]], stage_of[dep["jobId"]]) for job in described for dep in job["dependsOn"]
+        (stage_of[job["jobId"]], stage_of[dep["jobId"]])
+        for job in described
+        for dep in job["dependsOn"]
     }
     assert edges == {(stage.name, up) for stage in plan.stages for up in stage.upstream}
     assert len(requests_sent) == len(plan.stages)
@@ -114,7 +120,13 @@ def test_resources_retries_timeout_and_tags_come_from_meta_batch_and_defaults(
     rules = fit["retryStrategy"]["evaluateOnExit"]
     assert rules[0] == {"onStatusReason": "Host EC2*", "action": "RETRY"}
     assert rules[-1] == {"onReason": "*", "action": "EXIT"}  # the stage's own failure: no retry
-    assert fit["containerOverrides"]["command"] == ["spiral", "job", "fit@large", "--namespace", NAMESPACE]
+    assert fit["containerOverrides"]["command"] == [
+        "spiral",
+        "job",
+        "fit@large",
+        "--namespace",
+        NAMESPACE,
+    ]
     assert fit["jobName"] == "user-tester-fit-large"
     described = aws.client("batch").describe_jobs(jobs=[record.jobs["fit@large"]])["jobs"][0]
     assert described["timeout"] == {"attemptDurationSeconds": 7200}
@@ -169,7 +181,10 @@ def failing_moto() -> Iterator[str]:
 
 
 def test_a_failed_stage_is_named_with_its_log_and_fails_the_command(
-    toy: Path, failing_moto: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    toy: Path,
+    failing_moto: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     monkeypatch.setenv("AWS_ENDPOINT_URL", failing_moto)
     aws.session.cache_clear()
@@ -201,7 +216,11 @@ def test_stages_failed_by_an_upstream_are_not_blamed() -> None:
     ("argv", "message", "code"),
     [
         (["nope"], "nope", 2),
-        (["--namespace", "prod"], "only CI on the production branch ('main') may write the 'prod'", 3),
+        (
+            ["--namespace", "prod"],
+            "only CI on the production branch ('main') may write the 'prod'",
+            3,
+        ),
         (["--namespace", "staging"], "namespace 'staging' is not valid", 3),
     ],
     ids=["unknown-stage", "prod-from-a-laptop", "bad-namespace"],
@@ -221,11 +240,16 @@ def test_malformed_meta_batch_is_refused_before_anything_is_submitted(
     dvc_yaml.write_text(dvc_yaml.read_text().replace("memory: 8192", "memory: -8192"))
     subprocess.run(["git", "commit", "-qam", "negative memory"], check=True)
     assert cli.main(["run", "--on", "batch"]) == 2
-    assert "stage 'fit@small' meta.batch: memory must be at least 4, not -8192" in capsys.readouterr().err
+    assert (
+        "stage 'fit@small' meta.batch: memory must be at least 4, not -8192"
+        in capsys.readouterr().err
+    )
     assert jobs_in_queue() == []
 
 
-def test_no_aws_configuration_is_refused(toy: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_no_aws_configuration_is_refused(
+    toy: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
         monkeypatch.delenv(name)
     aws.session.cache_clear()
@@ -237,7 +261,9 @@ def test_prod_is_allowed_only_in_ci_on_the_production_branch(toy: Path) -> None:
     project = config.load()
     with pytest.raises(NamespaceError):
         runs.prepare(project, [], "prod", {"GITHUB_ACTIONS": "true", "GITHUB_REF_NAME": "feature"})
-    prepared = runs.prepare(project, [], "prod", {"GITHUB_ACTIONS": "true", "GITHUB_REF_NAME": "main"})
+    prepared = runs.prepare(
+        project, [], "prod", {"GITHUB_ACTIONS": "true", "GITHUB_REF_NAME": "main"}
+    )
     assert prepared.run.job_role_arn.endswith(":role/toy-batch-job-prod")
     assert prepared.run.environment == {"GITHUB_ACTIONS": "true", "GITHUB_REF_NAME": "main"}
 

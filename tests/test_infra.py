@@ -69,7 +69,9 @@ def deploy_stack(root: Path) -> dict[str, str]:
 def test_cfn_lint_passes(project: Path) -> None:
     cfn_lint = shutil.which("cfn-lint")
     assert cfn_lint, "cfn-lint is in the test dependency group"
-    result = subprocess.run([cfn_lint, str(project / "infra" / "stack.yaml")], capture_output=True, text=True)
+    result = subprocess.run(
+        [cfn_lint, str(project / "infra" / "stack.yaml")], capture_output=True, text=True
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -111,7 +113,10 @@ def test_ci_roles_trust_only_this_repository_and_prod_only_its_branch(
         "repo:acme/churn-model:ref:refs/heads/*"
     )
     prod = trust("churn-model-ci-prod")["StringEquals"]
-    assert prod["token.actions.githubusercontent.com:sub"] == "repo:acme/churn-model:environment:production"
+    assert (
+        prod["token.actions.githubusercontent.com:sub"]
+        == "repo:acme/churn-model:environment:production"
+    )
     assert prod["token.actions.githubusercontent.com:ref"] == "refs/heads/main"
 
 
@@ -130,7 +135,9 @@ def test_only_the_prod_job_role_may_write_prod(project: Path, aws_env: str) -> N
 
     assert not any("/published/prod" in arn for arn in writable("churn-model-batch-job"))
     assert any(arn.endswith("/published/prod/*") for arn in writable("churn-model-batch-job-prod"))
-    assert not any("user." in arn or "test." in arn for arn in writable("churn-model-batch-job-prod"))
+    assert not any(
+        "user." in arn or "test." in arn for arn in writable("churn-model-batch-job-prod")
+    )
 
 
 def test_a_second_deploy_updates_or_reports_up_to_date(project: Path, aws_env: str) -> None:

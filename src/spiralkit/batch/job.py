@@ -34,10 +34,15 @@ class StageFailed(SpiralError):
     exit_code = 7
 
 
-def steps(stage: str) -> list[list[str]]:
-    """The DVC commands of one job, in order."""
+def steps(stage: str, force: bool = False) -> list[list[str]]:
+    """The DVC commands of one job, in order.
+
+    ``force`` reruns the stage even if the run-cache has it (new source data behind the same
+    inputs): upstream stages are restored first, then only this stage is forced.
+    """
     dvc = [sys.executable, "-m", "dvc"]
-    return [[*dvc, "repro", "--pull", stage], [*dvc, "push", "--run-cache"]]
+    forced = [[*dvc, "repro", "--force", "--single-item", stage]] if force else []
+    return [[*dvc, "repro", "--pull", stage], *forced, [*dvc, "push", "--run-cache"]]
 
 
 def set_namespace(root: Path, name: str) -> bool:
@@ -55,7 +60,9 @@ def set_namespace(root: Path, name: str) -> bool:
     return True
 
 
-def run_stage(stage: str, requested: str, echo: Callable[[str], None] = print) -> None:
+def run_stage(
+    stage: str, requested: str, force: bool = False, echo: Callable[[str], None] = print
+) -> None:
     """Run one stage as a Batch job does, in the project around the current directory."""
     project = config.load()
     name = namespace.resolve(project, requested)
@@ -68,7 +75,7 @@ def run_stage(stage: str, requested: str, echo: Callable[[str], None] = print) -
             project.root,
             echo,
         )
-    for command in steps(stage):
+    for command in steps(stage, force):
         _call(command, project.root, echo)
     echo(f"spiral job: pushed {push_uncached_outputs(project.root, stage)} run-cache object(s)")
 

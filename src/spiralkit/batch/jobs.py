@@ -44,11 +44,12 @@ class Run:
     execution_role_arn: str
     region: str
     environment: Mapping[str, str] = field(default_factory=dict)
+    forced: frozenset[str] = frozenset()
 
 
-def command(stage: str, namespace: str) -> list[str]:
+def command(stage: str, namespace: str, force: bool = False) -> list[str]:
     """The container command of a stage's job; ``spiral job --help`` says what it runs."""
-    return ["spiral", "job", stage, "--namespace", namespace]
+    return ["spiral", "job", stage, "--namespace", namespace, *(["--force"] if force else [])]
 
 
 def job_name(namespace: str, stage: str) -> str:
@@ -105,7 +106,7 @@ def submit_request(
         "jobDefinition": definition,
         "dependsOn": [{"jobId": job_id} for job_id in depends_on],
         "containerOverrides": {
-            "command": command(stage.name, run.namespace),
+            "command": command(stage.name, run.namespace, stage.name in run.forced),
             "resourceRequirements": settings.resource_requirements(),
             "environment": [{"name": k, "value": v} for k, v in sorted(run.environment.items())],
         },

@@ -46,9 +46,16 @@ def defaults(project: ProjectConfig) -> BatchSettings:
     return parse(project.section("batch"), BatchSettings(), "[tool.spiral.batch] in pyproject.toml")
 
 
-def plan_for(project: ProjectConfig, targets: Sequence[str]) -> plans.Plan:
+def plan_for(
+    project: ProjectConfig, targets: Sequence[str], force: Sequence[str] = ()
+) -> plans.Plan:
     """The checked plan of ``targets``: DVC's stages with their settings, within Batch's limits."""
     plan = plans.from_dvc(project.root, targets, defaults(project))
+    if unknown := sorted(set(force) - set(plan.names())):
+        raise PreflightError(
+            f"--force {', '.join(unknown)}: not a stage of this run; its stages: "
+            + ", ".join(plan.names())
+        )
     for stage in plan.stages:
         if len(stage.upstream) > MAX_DEPENDS_ON:
             raise PreflightError(
@@ -63,11 +70,12 @@ def prepare(
     targets: Sequence[str],
     requested: str | None,
     env: Mapping[str, str] | None = None,
+    force: Sequence[str] = (),
 ) -> Prepared:
     """Everything a submission needs, checked; raises before any job exists."""
     env = os.environ if env is None else env
     name = namespace.resolve(project, requested, env)
-    plan = plan_for(project, targets)
+    plan = plan_for(project, targets, force)
     if not project.bucket or not project.job_queue or not project.ecr_repository:
         raise ConfigError(
             "running on Batch needs `bucket`, `job_queue` and `ecr_repository` in [tool.spiral]: "
@@ -91,6 +99,7 @@ def prepare(
         execution_role_arn=f"{arn}-batch-execution",
         region=project.region,
         environment={key: env[key] for key in CI_CONTEXT if env.get(key)},
+        forced=frozenset(force),
     )
     return Prepared(plan, run)
 

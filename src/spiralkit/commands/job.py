@@ -17,9 +17,10 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("stage", help="the DVC stage, as `dvc stage list` names it (e.g. train@lr)")
     parser.add_argument("--namespace", required=True, help="the run's namespace")
+    parser.add_argument("--force", action="store_true", help="rerun the stage even if cached")
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    job.run_stage(args.stage, args.namespace)
+    job.run_stage(args.stage, args.namespace, args.force)
     return 0

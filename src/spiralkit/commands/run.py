@@ -40,6 +40,10 @@ def register(subparsers: Any) -> None:
         action="store_true",
         help="follow the run until it ends; exit non-zero if a stage fails",
     )
+    parser.add_argument(
+        "--force", action="append", default=[], metavar="STAGE",
+        help="rerun STAGE even if the run-cache has it (new data behind the same inputs)",
+    )  # fmt: skip
     parser.set_defaults(handler=run)
 
 
@@ -47,12 +51,12 @@ def run(args: argparse.Namespace) -> int:
     project = config.load()
     if args.on == "local":
         name = namespace.resolve(project, args.namespace)
-        plan = runs.plan_for(project, args.stages)
+        plan = runs.plan_for(project, args.stages, args.force)
         for index, stage in enumerate(plan.names(), 1):
             print(f"[{index}/{len(plan.stages)}] {stage} in {name}")
-            job.run_stage(stage, name)
+            job.run_stage(stage, name, stage in args.force)
         return 0
-    prepared = runs.prepare(project, args.stages, args.namespace)
+    prepared = runs.prepare(project, args.stages, args.namespace, force=args.force)
     record = runs.launch(prepared, project)
     if args.wait:
         report(progress.wait(record))
