@@ -7,6 +7,8 @@ import subprocess
 import textwrap
 from pathlib import Path
 
+import pytest
+
 from spiralkit import aws
 
 PYPROJECT = """\
@@ -52,6 +54,7 @@ stages:
   report:
     cmd: cat score-small.txt score-large.txt > report.txt
     deps: [score-small.txt, score-large.txt]
+    params: [publish]
     outs: [report.txt]
     meta: {owner: someone}
 """
@@ -64,7 +67,9 @@ def make_pipeline(root: Path, dvc_yaml: str = DVC_YAML, pyproject: str = PYPROJE
     (root / "dvc.yaml").write_text(textwrap.dedent(dvc_yaml))
     (root / "params.yaml").write_text("prepare:\n  size: 10\npublish:\n  namespace: ''\n")
     (root / ".dvc").mkdir(exist_ok=True)
-    (root / ".dvc" / "config").write_text("")
+    (root / ".dvc" / "config").write_text(
+        "[core]\n    remote = storage\n['remote \"storage\"']\n    url = s3://toy-data/dvc\n"
+    )
     subprocess.run(["git", "init", "-q", str(root)], check=True)
     subprocess.run(["git", "-C", str(root), "add", "-A"], check=True)
     subprocess.run(["git", "-C", str(root), "commit", "-qm", "toy"], check=True)
@@ -86,3 +91,13 @@ def push_image(root: Path, repository: str = "toy") -> str:
         repositoryName=repository, imageManifest=json.dumps(manifest), imageTag=commit
     )
     return commit
+
+
+def aws_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """Empty AWS config files: aiobotocore (DVC's S3 remote) refuses the /dev/null of aws_env."""
+    empty = tmp_path / "aws-config"
+    empty.write_text("")
+    files = {"AWS_CONFIG_FILE": str(empty), "AWS_SHARED_CREDENTIALS_FILE": str(empty)}
+    for name, value in files.items():
+        monkeypatch.setenv(name, value)
+    return files

@@ -18,7 +18,7 @@ from botocore.exceptions import ClientError
 
 from spiralkit import aws, namespace
 from spiralkit.batch import plan as plans
-from spiralkit.batch import record, submit
+from spiralkit.batch import record, runcache, submit
 from spiralkit.batch.jobs import MAX_DEPENDS_ON, Run
 from spiralkit.batch.settings import BatchSettings, parse
 from spiralkit.config import ProjectConfig
@@ -38,8 +38,11 @@ class PreflightError(SpiralError):
 
 @dataclass(frozen=True)
 class Prepared:
+    """A checked run: the jobs to submit, and the stages the remote run-cache already has."""
+
     plan: plans.Plan
     run: Run
+    cached: tuple[str, ...] = ()
 
 
 def defaults(project: ProjectConfig) -> BatchSettings:
@@ -101,17 +104,22 @@ def prepare(
         environment={key: env[key] for key in CI_CONTEXT if env.get(key)},
         forced=frozenset(force),
     )
-    return Prepared(plan, run)
+    done = runcache.cached(project.root, plan, name, rerun=force)
+    return Prepared(plan.without(done), run, tuple(done))
 
 
 def launch(
     prepared: Prepared, project: ProjectConfig, echo: Callable[[str], None] = print
 ) -> record.RunRecord:
     """Submit a prepared run and save its record."""
-    batch = aws.client("batch", project.region)
-    definition = submit.register_definition(prepared.run, batch)
-    ids = submit.submit_plan(prepared.plan, prepared.run, definition, batch)
     run = prepared.run
+    if prepared.cached:
+        echo(f"in the run-cache already, not submitted: {', '.join(prepared.cached)}")
+    ids: dict[str, str] = {}
+    if prepared.plan.stages:
+        batch = aws.client("batch", project.region)
+        definition = submit.register_definition(run, batch)
+        ids = submit.submit_plan(prepared.plan, run, definition, batch)
     result = record.RunRecord(run.run_id, run.namespace, run.commit, run.region, run.queue, ids)
     record.save(project.root, result)
     echo(
