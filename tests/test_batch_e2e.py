@@ -80,3 +80,13 @@ def test_jobs_on_separate_hosts_then_a_fresh_clone_reproduces_nothing(
     (local / ".dvc" / "config.local").write_text("[core]\n    remote = none\n")
     run(["dvc", "repro"], local, venv=venv)
     assert (fresh / "dvc.lock").read_text() == (local / "dvc.lock").read_text()
+
+    # Promotion: the same commit again in test.e2e submits nothing; in prod (CI on main), only the
+    # stage that reads the namespace.
+    retest = run(["spiral", "run", "--on", "batch", "--namespace", NAMESPACE],
+                 clone(project, tmp_path / "retest"), venv, aws_files)  # fmt: skip
+    assert f"0 job(s) in {NAMESPACE}" in retest.stdout
+    ci_on_main = {**aws_files, "GITHUB_ACTIONS": "true", "GITHUB_REF_NAME": "main"}
+    prod = run(["spiral", "run", "--on", "batch"], clone(project, tmp_path / "prod"), venv, ci_on_main)
+    assert "1 job(s) in prod" in prod.stdout
+    assert "not submitted: ingest, features, train, evaluate" in prod.stdout

@@ -86,7 +86,7 @@ def test_deploy_promotes_branch_runs_to_prod_behind_the_environment(workflows: P
     assert document["env"]["ROLE_PREFIX"] == "role/churn-model-ci"
     assert document["env"]["AWS_REGION"] == "eu-west-1"
     runs = [step.get("run", "") for step in jobs["prod"]["steps"]]
-    assert "uvx nox -s batch -- --namespace prod" in runs
+    assert "uvx nox -s batch -- --namespace prod --force publish" in runs
     build = next(s for s in jobs["image"]["steps"] if "build-push-action" in s.get("uses", ""))
     assert build["with"]["target"] == "runtime"
     assert build["with"]["tags"].endswith(":${{ github.sha }}")
