@@ -303,3 +303,28 @@ def test_a_failure_half_way_cancels_the_jobs_already_submitted(toy: Path) -> Non
     # moto's Batch finishes jobs as they are submitted, so what is checked is that each was stopped.
     assert sorted(terminated) == sorted(job["jobId"] for job in jobs_in_queue())
     assert len(terminated) == 5
+
+
+def test_status_and_logs_find_a_run_from_a_checkout_that_did_not_submit_it(
+    toy: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    older = submit(["prepare"])
+    record = submit()
+    shutil.rmtree(toy / ".spiral")  # a fresh clone, or the next CI job
+    assert cli.main(["status", "--namespace", NAMESPACE]) == 0
+    out = capsys.readouterr().out
+    assert f"{record.run_id} ({NAMESPACE}, {record.commit[:8]}): 0 pending, 0 running, 6 succeeded" in out
+    assert cli.main(["status", older.run_id]) == 0  # the default namespace: user.tester
+    assert "1 succeeded" in capsys.readouterr().out
+
+    job = aws.client("batch").describe_jobs(jobs=[record.jobs["report"]])["jobs"][0]
+    stream = job["container"]["logStreamName"]
+    logs = aws.client("logs")  # what the awslogs driver writes for a real container
+    logs.create_log_group(logGroupName=progress.LOG_GROUP)
+    logs.create_log_stream(logGroupName=progress.LOG_GROUP, logStreamName=stream)
+    event = {"timestamp": int(time.time() * 1000), "message": "Running stage 'report'"}
+    logs.put_log_events(logGroupName=progress.LOG_GROUP, logStreamName=stream, logEvents=[event])
+    assert cli.main(["logs", "report"]) == 0
+    assert capsys.readouterr().out == "Running stage 'report'\n"
+    assert cli.main(["status", "20000101T000000Z-none"]) == 2
+    assert "no record of run '20000101T000000Z-none'" in capsys.readouterr().err

@@ -29,8 +29,12 @@ def write_table(table: pa.Table, uri: str, partition_by: Sequence[str] | None = 
     filesystem, path = _filesystem(uri)
     if partition_by:
         ds.write_dataset(
-            table, path, filesystem=filesystem, format="parquet",
-            partitioning=list(partition_by), partitioning_flavor="hive",
+            table,
+            path,
+            filesystem=filesystem,
+            format="parquet",
+            partitioning=list(partition_by),
+            partitioning_flavor="hive",
             existing_data_behavior="delete_matching",
         )
         return

@@ -12,6 +12,7 @@ import subprocess
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from secrets import token_hex
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -91,7 +92,7 @@ def prepare(
     role = "batch-job-prod" if name == namespace.PROD else "batch-job"
     arn = f"arn:aws:iam::{account}:role/{project.project}"
     run = Run(
-        run_id=f"{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}-{commit[:8]}",
+        run_id=f"{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}-{commit[:8]}-{token_hex(2)}",
         project=project.project,
         namespace=name,
         commit=commit,

@@ -6,7 +6,7 @@ import argparse
 from typing import Any
 
 from spiralkit import config
-from spiralkit.batch import progress, record
+from spiralkit.batch import lookup, progress
 from spiralkit.commands.run import report
 
 
@@ -16,11 +16,14 @@ def register(subparsers: Any) -> None:
         "run_id", nargs="?", metavar="RUN", help="a run id that `spiral run` printed"
     )
     parser.add_argument("--wait", action="store_true", help="follow the run until it ends")
+    parser.add_argument(
+        "--namespace", help="where to look for a run this checkout did not submit (default: yours)"
+    )
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    found = record.load(config.load().root, args.run_id)
+    found = lookup.load_or_find(config.load(), args.run_id, args.namespace)
     if args.wait:
         states = progress.wait(found)
     else:
