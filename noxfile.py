@@ -51,10 +51,23 @@ def demo(session: nox.Session) -> None:
     session.run("copier", "copy", "--trust", "--defaults", "--vcs-ref=HEAD", str(ROOT), str(DEMO))
     env = {**_pyenv_versions(), "UV_FIND_LINKS": str(wheels)}
     answers = (DEMO / ".copier-answers.yml").read_text()
-    python = next(line.split(":")[1].strip().strip("'\"") for line in answers.splitlines() if line.startswith("python_version"))
+    python = next(
+        line.split(":")[1].strip().strip("'\"") for line in answers.splitlines() if line.startswith("python_version")
+    )
     venv = DEMO / ".venv"
     session.run("uv", "venv", "--quiet", "--python", python, str(venv), external=True, env=env)
-    session.run("uv", "pip", "install", "--quiet", "--python", str(venv), "-e", f"{DEMO}[dev]", external=True, env=env)
+    session.run(
+        "uv",
+        "pip",
+        "install",
+        "--quiet",
+        "--python",
+        str(venv),
+        "-e",
+        f"{DEMO}[dev]",
+        external=True,
+        env=env,
+    )
     for command in (["dvc", "repro"], ["dvc", "metrics", "show"], ["spiral", "namespace"]):
         _in_project(session, venv, command)
     session.log(f"project: {DEMO}  outputs: {DEMO / 'data'}, {DEMO / 'published'}  plots: dvc plots show")
@@ -67,7 +80,11 @@ def _in_project(session: nox.Session, venv: Path, command: list[str]) -> None:
     run ``python -m ...``, would then miss the project's package.
     """
     session.log(f"{DEMO.name}$ {' '.join(command)}")
-    env = {**os.environ, "PATH": f"{venv / 'bin'}{os.pathsep}{os.environ['PATH']}", "VIRTUAL_ENV": str(venv)}
+    env = {
+        **os.environ,
+        "PATH": f"{venv / 'bin'}{os.pathsep}{os.environ['PATH']}",
+        "VIRTUAL_ENV": str(venv),
+    }
     if subprocess.run(command, cwd=DEMO, env=env).returncode:
         session.error(f"`{' '.join(command)}` failed in {DEMO}")
 

@@ -25,7 +25,12 @@ def identity() -> list[str]:
     if configured.stdout.strip():
         return []
     answers = yaml.safe_load(Path(".copier-answers.yml").read_text(encoding="utf-8"))
-    return ["-c", f"user.name={answers['author_name']}", "-c", f"user.email={answers['author_email']}"]
+    return [
+        "-c",
+        f"user.name={answers['author_name']}",
+        "-c",
+        f"user.email={answers['author_email']}",
+    ]
 
 
 def main() -> int:
@@ -34,7 +39,14 @@ def main() -> int:
         return 0
     git("init", "--quiet", "--initial-branch=main")
     git("add", "--all")
-    git(*identity(), "commit", "--quiet", "--no-verify", "-m", "Start project from the spiralkit template")
+    git(
+        *identity(),
+        "commit",
+        "--quiet",
+        "--no-verify",
+        "-m",
+        "Start project from the spiralkit template",
+    )
     print("init_repo: created a git repository with a first commit (DVC is initialised by .dvc/)")
     return 0
 

@@ -1,4 +1,4 @@
-"""The checks CI runs, runnable on any machine: `nox -s tests lint`, and `nox -s repro` for the pipeline."""
+"""The checks CI runs, on any machine: `nox -s tests lint`; `nox -s repro` runs the pipeline."""
 
 import nox
 

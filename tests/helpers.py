@@ -73,9 +73,7 @@ def run(
     if venv is not None:
         full_env["PATH"] = f"{venv / 'bin'}{os.pathsep}{full_env['PATH']}"
         full_env["VIRTUAL_ENV"] = str(venv)
-    result = subprocess.run(
-        list(command), cwd=cwd, env=full_env, capture_output=True, text=True, check=False
-    )
+    result = subprocess.run(list(command), cwd=cwd, env=full_env, capture_output=True, text=True, check=False)
     if check:
         assert result.returncode == 0, (
             f"`{' '.join(command)}` exited {result.returncode} in {cwd}\n"

@@ -37,6 +37,6 @@ def session(region: str | None = None) -> boto3.session.Session:
 def client(service: str, region: str | None = None) -> Any:
     """A boto3 client for ``service`` with spiralkit's retry policy."""
     try:
-        return session(region).client(service, config=_RETRIES)  # type: ignore[call-overload]
+        return session(region).client(service, config=_RETRIES)
     except NoCredentialsError as error:  # pragma: no cover - boto3 raises lazily on some paths
         raise AwsConfigError(str(error)) from error

@@ -11,10 +11,10 @@ import sys
 from collections.abc import Sequence
 
 from spiralkit import __version__
-from spiralkit.commands import infra, job, logs, namespace, run, status
+from spiralkit.commands import infra, job, keepalive, logs, namespace, run, status, workstation
 from spiralkit.errors import SpiralError
 
-COMMANDS = (namespace, run, status, logs, job, infra)
+COMMANDS = (namespace, run, status, logs, job, infra, workstation, keepalive)
 
 
 def build_parser() -> argparse.ArgumentParser:

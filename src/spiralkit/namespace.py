@@ -40,9 +40,7 @@ def default(config: ProjectConfig, env: Mapping[str, str] | None = None) -> str:
     return PROD if branch == config.production_branch else f"test.{_clean(branch)}"
 
 
-def resolve(
-    config: ProjectConfig, requested: str | None = None, env: Mapping[str, str] | None = None
-) -> str:
+def resolve(config: ProjectConfig, requested: str | None = None, env: Mapping[str, str] | None = None) -> str:
     """Check that this run may write ``requested`` (or the default) and return it.
 
     ``prod`` is refused unless this is CI on the production branch: a laptop, or a branch build,

@@ -15,9 +15,7 @@ def _filesystem(uri: str) -> tuple[pafs.FileSystem, str]:
     return pafs.FileSystem.from_uri(uri if "://" in uri else os.path.abspath(uri))
 
 
-def read_table(
-    uri: str, columns: Sequence[str] | None = None, filter: ds.Expression | None = None
-) -> pa.Table:
+def read_table(uri: str, columns: Sequence[str] | None = None, filter: ds.Expression | None = None) -> pa.Table:
     """Read the Parquet file or dataset at ``uri``, reading only ``columns`` and rows matching ``filter``."""
     filesystem, path = _filesystem(uri)
     dataset = ds.dataset(path, filesystem=filesystem, format="parquet", partitioning="hive")

@@ -1,4 +1,4 @@
-"""Stage 4, evaluate: score the held-out cases; `dvc metrics show` and `dvc plots show` read the results."""
+"""Stage 4, evaluate: score held-out cases for `dvc metrics show` and `dvc plots show`."""
 
 import json
 from pathlib import Path
@@ -23,28 +23,29 @@ def probabilities(model: Any, cases: pa.Table) -> Any:
 def score(labels: Any, scores: Any, threshold: float) -> dict[str, float]:
     """The metrics the problem statement names (docs/spiral/01-problem.md)."""
     flagged = scores >= threshold
-    return {
-        "roc_auc": round(float(metrics.roc_auc_score(labels, scores)), 4),
-        "recall": round(float(metrics.recall_score(labels, flagged, zero_division=0)), 4),
-        "precision": round(float(metrics.precision_score(labels, flagged, zero_division=0)), 4),
-        "accuracy": round(float(metrics.accuracy_score(labels, flagged)), 4),
+    results = {
+        "roc_auc": metrics.roc_auc_score(labels, scores),
+        "recall": metrics.recall_score(labels, flagged, zero_division=0),
+        "precision": metrics.precision_score(labels, flagged, zero_division=0),
+        "accuracy": metrics.accuracy_score(labels, flagged),
     }
+    return {name: round(float(value), 4) for name, value in results.items()}
+
+
+def write_json(path: Path, content: object) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(content, indent=1) + "\n")
 
 
 def main() -> None:
     test = read_table(TEST)
     labels, scores = test["label"].to_numpy(), probabilities(load_model(), test)
     threshold = params("evaluate")["threshold"]
-    METRICS.write_text(json.dumps(score(labels, scores, threshold), indent=2) + "\n")
+    write_json(METRICS, score(labels, scores, threshold))
     fpr, tpr, _ = metrics.roc_curve(labels, scores)
-    ROC.parent.mkdir(parents=True, exist_ok=True)
-    roc = [{"fpr": round(float(f), 4), "tpr": round(float(t), 4)} for f, t in zip(fpr, tpr)]
-    ROC.write_text(json.dumps({"roc": roc}, indent=2) + "\n")
-    cases = [
-        {"actual": int(a), "predicted": int(p)}
-        for a, p in zip(labels, scores >= threshold)
-    ]
-    CONFUSION.write_text(json.dumps({"cases": cases}) + "\n")
+    write_json(ROC, {"roc": pa.table({"fpr": fpr.round(4), "tpr": tpr.round(4)}).to_pylist()})
+    cases = pa.table({"actual": labels, "predicted": (scores >= threshold).astype(int)})
+    write_json(CONFUSION, {"cases": cases.to_pylist()})
 
 
 if __name__ == "__main__":

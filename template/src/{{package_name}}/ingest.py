@@ -13,7 +13,8 @@ def load(dataset: str) -> pa.Table:
     """Load ``dataset``: ``case_id``, one column per measurement, and ``label`` (1 = positive).
 
     The example reads a table bundled with scikit-learn so the first spiral runs offline; replace
-    this function with a read of your real source (a warehouse query, ``spiralkit.tables.read_table``).
+    this function with a read of your real source (a warehouse query, or
+    ``spiralkit.tables.read_table``).
     """
     if dataset not in SOURCES:
         raise SystemExit(f"ingest.dataset must be one of {sorted(SOURCES)}, not {dataset!r}")

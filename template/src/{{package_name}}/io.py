@@ -1,4 +1,4 @@
-"""Where each stage reads and writes, and the helpers they share: stages stay small and dvc.yaml stays true.
+"""Where each stage reads and writes, and the helpers they share, so dvc.yaml stays true.
 
 Every path here is also in dvc.yaml: a stage that uses this module lists it as a dependency.
 """

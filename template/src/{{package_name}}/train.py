@@ -14,7 +14,8 @@ from .io import TRAIN, feature_names, params, save_model
 
 
 def build(model: str, C: float = 1.0, max_iter: int = 1000) -> ClassifierMixin:
-    """The models this project knows: ``majority`` is the floor, ``logistic_regression`` the baseline."""
+    """The models this project knows: ``majority`` is the floor, ``logistic_regression``
+    the baseline."""
     models: dict[str, Any] = {
         "majority": lambda: DummyClassifier(strategy="prior"),
         "logistic_regression": lambda: make_pipeline(

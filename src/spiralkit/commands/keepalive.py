@@ -1,0 +1,45 @@
+"""``spiral keepalive --for 6h``: keep this workstation up through a long background job, even
+with nobody connected. The idle-stop agent reads the lease; it ends by itself."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+from spiralkit.workstation import WorkstationError, host
+
+DEFAULT_LEASE = "/var/lib/spiral/lease.json"
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser("keepalive", help="keep this workstation up for a long job")
+    parser.add_argument("--for", dest="duration", required=True, help="like 6h, 90m, 1d12h; 0 ends it")
+    parser.add_argument("--reason", default="", help="logged by the idle agent")
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    rules = host.rules()
+    try:
+        seconds = rules.parse_duration(args.duration)
+    except ValueError as error:
+        raise WorkstationError(str(error)) from error
+    path = Path(os.environ.get("SPIRAL_LEASE_FILE", DEFAULT_LEASE))
+    if not path.parent.is_dir():
+        raise WorkstationError(
+            f"{path.parent} does not exist: keepalive works on a spiral workstation, where the idle-stop agent reads it"
+        )
+    if seconds == 0:
+        path.unlink(missing_ok=True)
+        print("lease ended: the workstation stops once it has been idle long enough")
+        return 0
+    until = time.time() + seconds
+    tmp = path.with_name(path.name + ".tmp")  # the agent never reads a half-written lease
+    tmp.write_text(rules.lease_text(until, getpass.getuser(), args.reason), encoding="utf-8")
+    tmp.replace(path)
+    print(f"the workstation stays up until {rules.iso(until)}, then stops once idle")
+    return 0

@@ -1,0 +1,43 @@
+"""The CLI is thin: it prints the library's answer, or one clear error line and a non-zero exit code."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from spiralkit.cli import main
+
+
+def test_namespace_prints_the_namespace_and_where_it_publishes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "pyproject.toml").write_text('[tool.spiral]\nproject = "p"\nregion = "us-east-1"\n')
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("SPIRAL_USER", "ana")
+    monkeypatch.delenv("GITHUB_ACTIONS", raising=False)
+    assert main(["namespace"]) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        "user.ana",
+        f"{tmp_path.resolve()}/published/user.ana/",
+    ]
+
+
+def test_a_library_error_becomes_one_line_and_its_exit_code(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert main(["namespace"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("spiral: error: no pyproject.toml with a [tool.spiral] table")
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_prod_from_a_laptop_exits_non_zero(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "pyproject.toml").write_text('[tool.spiral]\nproject = "p"\nregion = "us-east-1"\n')
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("GITHUB_ACTIONS", raising=False)
+    assert main(["namespace", "--namespace", "prod"]) == 3
+    assert "only CI on the production branch" in capsys.readouterr().err

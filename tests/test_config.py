@@ -1,0 +1,69 @@
+"""[tool.spiral] is found from any folder of a project, and bad settings are refused with the file named."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from spiralkit import config
+from spiralkit.errors import ConfigError
+
+GOOD = """
+[project]
+name = "churn-model"
+
+[tool.spiral]
+project = "churn-model"
+region = "eu-west-1"
+bucket = "acme-churn"
+job_queue = "churn-queue"
+
+[tool.spiral.batch]
+vcpus = 2
+"""
+
+
+def write(root: Path, text: str) -> Path:
+    (root / "pyproject.toml").write_text(text)
+    return root
+
+
+def test_load_from_a_subfolder(tmp_path: Path) -> None:
+    write(tmp_path, GOOD)
+    (tmp_path / "src" / "pkg").mkdir(parents=True)
+    project = config.load(tmp_path / "src" / "pkg")
+    assert project.root == tmp_path.resolve()
+    assert project.region == "eu-west-1"
+    assert project.section("batch") == {"vcpus": 2}
+    assert project.section("workstation") == {}
+    assert project.publish_root == "s3://acme-churn/published"
+
+
+def test_without_a_bucket_outputs_stay_local(tmp_path: Path) -> None:
+    write(tmp_path, GOOD.replace('bucket = "acme-churn"', 'bucket = ""'))
+    assert config.load(tmp_path).publish_root == str(tmp_path.resolve() / "published")
+
+
+def test_a_pyproject_without_tool_spiral_is_not_a_project(tmp_path: Path) -> None:
+    write(tmp_path, "[project]\nname = 'other'\n")
+    with pytest.raises(ConfigError, match=r"no pyproject.toml with a \[tool.spiral\] table"):
+        config.load(tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (('region = "eu-west-1"', 'region = "europe"'), "not an AWS region"),
+        (('bucket = "acme-churn"', 'bucket = "Acme_Churn"'), "bucket naming rules"),
+        (('job_queue = "churn-queue"', 'job_que = "x"'), "unknown key"),
+        (('region = "eu-west-1"', ""), "needs `project` and `region`"),
+        (("[tool.spiral]", "[tool.spiral"), "not valid TOML"),
+    ],
+    ids=["bad-region", "bad-bucket", "typo-in-key", "missing-region", "broken-toml"],
+)
+def test_bad_settings_are_refused_naming_the_file(tmp_path: Path, edit: tuple[str, str], message: str) -> None:
+    write(tmp_path, GOOD.replace(*edit))
+    with pytest.raises(ConfigError, match=message) as refused:
+        config.load(tmp_path)
+    assert "pyproject.toml" in str(refused.value) or "no pyproject.toml" in str(refused.value)
