@@ -87,9 +87,7 @@ def push_image(root: Path, repository: str = "toy") -> str:
         "config": {"digest": "sha256:" + "0" * 64},
         "layers": [],
     }
-    aws.client("ecr").put_image(
-        repositoryName=repository, imageManifest=json.dumps(manifest), imageTag=commit
-    )
+    aws.client("ecr").put_image(repositoryName=repository, imageManifest=json.dumps(manifest), imageTag=commit)
     return commit
 
 

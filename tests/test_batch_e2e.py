@@ -57,7 +57,8 @@ def test_jobs_on_separate_hosts_then_a_fresh_clone_reproduces_nothing(
     ran: list[str] = []
     for number, job_id in enumerate(order):
         command = by_id[job_id]["container"]["command"]
-        assert command[:2] == ["spiral", "job"] and command[3:] == ["--namespace", NAMESPACE]
+        assert command[:2] == ["spiral", "job"]
+        assert command[3:] == ["--namespace", NAMESPACE]
         host = clone(project, tmp_path / f"host-{number}")
         output = run(command, host, venv, aws_files).stdout
         # Each host runs its own stage only; upstream stages come back from the run-cache.

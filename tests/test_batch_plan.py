@@ -57,9 +57,7 @@ def test_meta_batch_overrides_the_project_defaults(toy: Path) -> None:
     settings = {s.name: s.settings for s in plans.from_dvc(toy, [], DEFAULTS).stages}
     assert settings["prepare"] == DEFAULTS
     assert settings["report"] == DEFAULTS  # meta without a batch block
-    assert settings["fit@large"] == BatchSettings(
-        vcpus=4, memory=8192, gpus=1, retries=3, timeout=7200
-    )
+    assert settings["fit@large"] == BatchSettings(vcpus=4, memory=8192, gpus=1, retries=3, timeout=7200)
 
 
 def test_an_unknown_stage_is_refused(toy: Path) -> None:
@@ -88,9 +86,7 @@ def test_an_unknown_stage_is_refused(toy: Path) -> None:
         "list",
     ],
 )
-def test_malformed_meta_batch_is_refused_with_the_stage_named(
-    tmp_path: Path, block: object, message: str
-) -> None:
+def test_malformed_meta_batch_is_refused_with_the_stage_named(tmp_path: Path, block: object, message: str) -> None:
     dvc_yaml = DVC_YAML.replace("meta: {owner: someone}", f"meta: {{batch: {block!r}}}")
     root = make_pipeline(tmp_path / "bad", dvc_yaml)
     with pytest.raises(BatchSettingsError, match=message) as caught:

@@ -47,7 +47,8 @@ def test_after_a_pushed_run_only_what_changed_is_submitted(toy: Path) -> None:
     subprocess.run(["git", "commit", "-qam", "new raw data"], check=True)
     push_image(toy)
     done, to_submit = cached("user.tester")
-    assert done == [] and len(to_submit) == len(ALL)
+    assert done == []
+    assert len(to_submit) == len(ALL)
 
 
 def test_forcing_a_stage_outside_the_run_is_refused(toy: Path) -> None:

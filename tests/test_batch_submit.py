@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
@@ -31,9 +30,7 @@ NAMESPACE = "user.tester"
 
 @pytest.fixture(scope="module")
 def stack_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    project = render(
-        tmp_path_factory.mktemp("stack") / "toy", {"s3_bucket": "toy-data"}, skip_tasks=True
-    )
+    project = render(tmp_path_factory.mktemp("stack") / "toy", {"s3_bucket": "toy-data"}, skip_tasks=True)
     return project / "infra" / "stack.yaml"
 
 
@@ -71,17 +68,13 @@ def jobs_in_queue() -> list[dict[str, Any]]:
     batch = aws.client("batch")
     statuses = ("SUBMITTED", "PENDING", "RUNNABLE", "STARTING", "RUNNING", "SUCCEEDED", "FAILED")
     return [
-        job
-        for status in statuses
-        for job in batch.list_jobs(jobQueue="toy-queue", jobStatus=status)["jobSummaryList"]
+        job for status in statuses for job in batch.list_jobs(jobQueue="toy-queue", jobStatus=status)["jobSummaryList"]
     ]
 
 
 def submit(targets: list[str] | None = None, namespace: str = NAMESPACE) -> Any:
     project = config.load()
-    return runs.launch(
-        runs.prepare(project, targets or [], namespace), project, echo=lambda _: None
-    )
+    return runs.launch(runs.prepare(project, targets or [], namespace), project, echo=lambda _: None)
 
 
 def test_one_job_per_stage_with_dvcs_edges(toy: Path, requests_sent: list[dict[str, Any]]) -> None:
@@ -90,11 +83,7 @@ def test_one_job_per_stage_with_dvcs_edges(toy: Path, requests_sent: list[dict[s
     assert list(record.jobs) == plan.names()
     stage_of = {job_id: stage for stage, job_id in record.jobs.items()}
     described = aws.client("batch").describe_jobs(jobs=list(record.jobs.values()))["jobs"]
-    edges = {
-        (stage_of[job["jobId"]], stage_of[dep["jobId"]])
-        for job in described
-        for dep in job["dependsOn"]
-    }
+    edges = {(stage_of[job["jobId"]], stage_of[dep["jobId"]]) for job in described for dep in job["dependsOn"]}
     assert edges == {(stage.name, up) for stage in plan.stages for up in stage.upstream}
     assert len(requests_sent) == len(plan.stages)
 
@@ -193,7 +182,8 @@ def test_a_failed_stage_is_named_with_its_log_and_fails_the_command(
     push_image(toy)
     assert cli.main(["run", "--on", "batch", "prepare", "--wait"]) == 7
     out, err = capsys.readouterr()
-    assert "prepare" in out and "1 failed" in out
+    assert "prepare" in out
+    assert "1 failed" in out
     assert "stage 'prepare' failed" in err
     assert "log: /aws/batch/job toy-runtime/default/" in err
     assert "`spiral logs prepare`" in err
@@ -241,10 +231,7 @@ def test_malformed_meta_batch_is_refused_before_anything_is_submitted(
     dvc_yaml.write_text(dvc_yaml.read_text().replace("memory: 8192", "memory: -8192"))
     subprocess.run(["git", "commit", "-qam", "negative memory"], check=True)
     assert cli.main(["run", "--on", "batch"]) == 2
-    assert (
-        "stage 'fit@small' meta.batch: memory must be at least 4, not -8192"
-        in capsys.readouterr().err
-    )
+    assert "stage 'fit@small' meta.batch: memory must be at least 4, not -8192" in capsys.readouterr().err
     assert jobs_in_queue() == []
 
 
@@ -262,9 +249,7 @@ def test_prod_is_allowed_only_in_ci_on_the_production_branch(toy: Path) -> None:
     project = config.load()
     with pytest.raises(NamespaceError):
         runs.prepare(project, [], "prod", {"GITHUB_ACTIONS": "true", "GITHUB_REF_NAME": "feature"})
-    prepared = runs.prepare(
-        project, [], "prod", {"GITHUB_ACTIONS": "true", "GITHUB_REF_NAME": "main"}
-    )
+    prepared = runs.prepare(project, [], "prod", {"GITHUB_ACTIONS": "true", "GITHUB_REF_NAME": "main"})
     assert prepared.run.job_role_arn.endswith(":role/toy-batch-job-prod")
     assert prepared.run.environment == {"GITHUB_ACTIONS": "true", "GITHUB_REF_NAME": "main"}
 

@@ -52,16 +52,15 @@ def stack_template(root: Path) -> dict[str, object]:
     from cfnlint.decode import decode
 
     template, errors = decode(str(root / "infra" / "stack.yaml"))
-    assert not errors and template is not None
+    assert not errors
+    assert template is not None
     return dict(template)
 
 
 def deploy_stack(root: Path) -> dict[str, str]:
     """Deploy ``root``'s stack to moto, as `spiral infra deploy` does; return its outputs."""
     lines: list[str] = []
-    outputs = deploy.deploy(
-        config.load(root), {"GitHubOidcProviderArn": oidc_provider_arn()}, lines.append, poll=0.1
-    )
+    outputs = deploy.deploy(config.load(root), {"GitHubOidcProviderArn": oidc_provider_arn()}, lines.append, poll=0.1)
     assert any("CREATE_COMPLETE" in line for line in lines), lines
     return outputs
 
@@ -69,9 +68,7 @@ def deploy_stack(root: Path) -> dict[str, str]:
 def test_cfn_lint_passes(project: Path) -> None:
     cfn_lint = shutil.which("cfn-lint")
     assert cfn_lint, "cfn-lint is in the test dependency group"
-    result = subprocess.run(
-        [cfn_lint, str(project / "infra" / "stack.yaml")], capture_output=True, text=True
-    )
+    result = subprocess.run([cfn_lint, str(project / "infra" / "stack.yaml")], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -95,12 +92,11 @@ def test_bucket_is_versioned_and_private(project: Path) -> None:
     bucket = stack_template(project)["Resources"]["Bucket"]["Properties"]  # type: ignore[index]
     assert bucket["VersioningConfiguration"] == {"Status": "Enabled"}
     block = bucket["PublicAccessBlockConfiguration"]
-    assert len(block) == 4 and all(value is True for value in block.values())
+    assert len(block) == 4
+    assert all(value is True for value in block.values())
 
 
-def test_ci_roles_trust_only_this_repository_and_prod_only_its_branch(
-    project: Path, aws_env: str
-) -> None:
+def test_ci_roles_trust_only_this_repository_and_prod_only_its_branch(project: Path, aws_env: str) -> None:
     deploy_stack(project)
     iam = aws.client("iam")
 
@@ -109,14 +105,9 @@ def test_ci_roles_trust_only_this_repository_and_prod_only_its_branch(
         return dict(policy["Statement"][0]["Condition"])  # type: ignore[index]
 
     branch = trust("churn-model-ci-branch")
-    assert branch["StringLike"]["token.actions.githubusercontent.com:sub"] == (
-        "repo:acme/churn-model:ref:refs/heads/*"
-    )
+    assert branch["StringLike"]["token.actions.githubusercontent.com:sub"] == ("repo:acme/churn-model:ref:refs/heads/*")
     prod = trust("churn-model-ci-prod")["StringEquals"]
-    assert (
-        prod["token.actions.githubusercontent.com:sub"]
-        == "repo:acme/churn-model:environment:production"
-    )
+    assert prod["token.actions.githubusercontent.com:sub"] == "repo:acme/churn-model:environment:production"
     assert prod["token.actions.githubusercontent.com:ref"] == "refs/heads/main"
 
 
@@ -135,9 +126,7 @@ def test_only_the_prod_job_role_may_write_prod(project: Path, aws_env: str) -> N
 
     assert not any("/published/prod" in arn for arn in writable("churn-model-batch-job"))
     assert any(arn.endswith("/published/prod/*") for arn in writable("churn-model-batch-job-prod"))
-    assert not any(
-        "user." in arn or "test." in arn for arn in writable("churn-model-batch-job-prod")
-    )
+    assert not any("user." in arn or "test." in arn for arn in writable("churn-model-batch-job-prod"))
 
 
 def test_a_second_deploy_updates_or_reports_up_to_date(project: Path, aws_env: str) -> None:
@@ -147,4 +136,5 @@ def test_a_second_deploy_updates_or_reports_up_to_date(project: Path, aws_env: s
         config.load(project), {"GitHubOidcProviderArn": oidc_provider_arn()}, lines.append, poll=0.1
     )
     assert outputs["BucketName"] == "acme-churn-data"
-    assert lines and ("up to date" in lines[-1] or "UPDATE_COMPLETE" in " ".join(lines)), lines
+    assert lines
+    assert "up to date" in lines[-1] or "UPDATE_COMPLETE" in " ".join(lines), lines

@@ -57,9 +57,11 @@ def test_github_workflow_schema(workflows: Path) -> None:
 def test_actions_pinned_by_commit_and_no_static_keys(workflows: Path, name: str) -> None:
     text = (workflows / name).read_text()
     uses = re.findall(r"uses: (\S+)@(\S+) # (v\d+\.\d+\.\d+)$", text, re.MULTILINE)
-    assert uses and len(uses) == text.count("uses: ")
+    assert uses
+    assert len(uses) == text.count("uses: ")
     assert all(re.fullmatch(r"[0-9a-f]{40}", sha) for _, sha, _ in uses)
-    assert "aws-access-key-id" not in text and "secrets." not in text
+    assert "aws-access-key-id" not in text
+    assert "secrets." not in text
     document = yaml.safe_load(text)
     assert document["permissions"] == {}
     for job in document["jobs"].values():
@@ -75,13 +77,15 @@ def test_deploy_promotes_branch_runs_to_prod_behind_the_environment(workflows: P
     assert jobs["test"]["if"] == "github.ref_name != 'main'"
     assert jobs["prod"]["if"] == "github.ref_name == 'main'"
     assert jobs["prod"]["environment"] == "production"
-    assert "environment" not in jobs["test"] and "environment" not in jobs["image"]
+    assert "environment" not in jobs["test"]
+    assert "environment" not in jobs["image"]
 
     def role(job: str) -> str:
         step = next(s for s in jobs[job]["steps"] if "configure-aws-credentials" in s.get("uses", ""))
         return str(step["with"]["role-to-assume"])
 
-    assert role("image").endswith("-branch") and role("test").endswith("-branch")
+    assert role("image").endswith("-branch")
+    assert role("test").endswith("-branch")
     assert role("prod").endswith("-prod")
     assert document["env"]["ROLE_PREFIX"] == "role/churn-model-ci"
     assert document["env"]["AWS_REGION"] == "eu-west-1"

@@ -60,9 +60,7 @@ def set_namespace(root: Path, name: str) -> bool:
     return True
 
 
-def run_stage(
-    stage: str, requested: str, force: bool = False, echo: Callable[[str], None] = print
-) -> None:
+def run_stage(stage: str, requested: str, force: bool = False, echo: Callable[[str], None] = print) -> None:
     """Run one stage as a Batch job does, in the project around the current directory."""
     project = config.load()
     name = namespace.resolve(project, requested)

@@ -95,9 +95,7 @@ def job_definition(run: Run) -> dict[str, object]:
     }
 
 
-def submit_request(
-    run: Run, stage: StagePlan, definition: str, depends_on: Sequence[str]
-) -> dict[str, object]:
+def submit_request(run: Run, stage: StagePlan, definition: str, depends_on: Sequence[str]) -> dict[str, object]:
     """``SubmitJob`` arguments for ``stage``, after the jobs ``depends_on`` (their ids)."""
     settings = stage.settings
     return {

@@ -28,10 +28,7 @@ def find(project: ProjectConfig, name: str, run_id: str | None = None) -> RunRec
     runs: dict[str, list[dict[str, Any]]] = {}
     for job in _jobs(batch, project.job_queue, f"{namespace.slug(name)}-*"):
         tags = job.get("tags", {})
-        if (
-            tags.get("spiral:project") == project.project
-            and tags.get("spiral:namespace") == name
-        ):
+        if tags.get("spiral:project") == project.project and tags.get("spiral:namespace") == name:
             runs.setdefault(tags.get("spiral:run", ""), []).append(job)
     if not runs or (run_id is not None and run_id not in runs):
         wanted = f"run {run_id!r}" if run_id else "a run"
@@ -53,9 +50,7 @@ def find(project: ProjectConfig, name: str, run_id: str | None = None) -> RunRec
 
 def _jobs(batch: Any, queue: str, name: str) -> list[dict[str, Any]]:
     """Every job of ``queue`` whose name matches ``name``, described (tags included)."""
-    pages = batch.get_paginator("list_jobs").paginate(
-        jobQueue=queue, filters=[{"name": "JOB_NAME", "values": [name]}]
-    )
+    pages = batch.get_paginator("list_jobs").paginate(jobQueue=queue, filters=[{"name": "JOB_NAME", "values": [name]}])
     ids = [summary["jobId"] for page in pages for summary in page["jobSummaryList"]]
     described: list[dict[str, Any]] = []
     for start in range(0, len(ids), 100):

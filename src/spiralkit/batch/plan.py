@@ -80,11 +80,7 @@ def from_dvc(root: Path, targets: Sequence[str], defaults: BatchSettings) -> Pla
                 tuple(
                     StagePlan(
                         name=stage.addressing,
-                        upstream=tuple(
-                            sorted(
-                                names[id(up)] for up in graph.successors(stage) if id(up) in names
-                            )
-                        ),
+                        upstream=tuple(sorted(names[id(up)] for up in graph.successors(stage) if id(up) in names)),
                         settings=_settings(stage.addressing, stage.meta, defaults),
                     )
                     for stage in ordered

@@ -107,9 +107,7 @@ def log_lines(record: RunRecord, stage: str, limit: int = 1000) -> list[str]:
     from spiralkit.batch.record import RunNotFound
 
     if stage not in record.jobs:
-        raise RunNotFound(
-            f"run {record.run_id} has no stage {stage!r}; its stages: {', '.join(record.jobs)}"
-        )
+        raise RunNotFound(f"run {record.run_id} has no stage {stage!r}; its stages: {', '.join(record.jobs)}")
     state = next(s for s in describe(record) if s.stage == stage)
     if not state.log_stream:
         raise RunNotFound(f"stage {stage!r} of run {record.run_id} has no log yet ({state.state})")

@@ -50,15 +50,12 @@ def defaults(project: ProjectConfig) -> BatchSettings:
     return parse(project.section("batch"), BatchSettings(), "[tool.spiral.batch] in pyproject.toml")
 
 
-def plan_for(
-    project: ProjectConfig, targets: Sequence[str], force: Sequence[str] = ()
-) -> plans.Plan:
+def plan_for(project: ProjectConfig, targets: Sequence[str], force: Sequence[str] = ()) -> plans.Plan:
     """The checked plan of ``targets``: DVC's stages with their settings, within Batch's limits."""
     plan = plans.from_dvc(project.root, targets, defaults(project))
     if unknown := sorted(set(force) - set(plan.names())):
         raise PreflightError(
-            f"--force {', '.join(unknown)}: not a stage of this run; its stages: "
-            + ", ".join(plan.names())
+            f"--force {', '.join(unknown)}: not a stage of this run; its stages: " + ", ".join(plan.names())
         )
     for stage in plan.stages:
         if len(stage.upstream) > MAX_DEPENDS_ON:
@@ -109,9 +106,7 @@ def prepare(
     return Prepared(plan.without(done), run, tuple(done))
 
 
-def launch(
-    prepared: Prepared, project: ProjectConfig, echo: Callable[[str], None] = print
-) -> record.RunRecord:
+def launch(prepared: Prepared, project: ProjectConfig, echo: Callable[[str], None] = print) -> record.RunRecord:
     """Submit a prepared run and save its record."""
     run = prepared.run
     if prepared.cached:
@@ -123,9 +118,7 @@ def launch(
         ids = submit.submit_plan(prepared.plan, run, definition, batch)
     result = record.RunRecord(run.run_id, run.namespace, run.commit, run.region, run.queue, ids)
     record.save(project.root, result)
-    echo(
-        f"run {run.run_id}: {len(ids)} job(s) in {run.namespace} on {run.queue} (image {run.image})"
-    )
+    echo(f"run {run.run_id}: {len(ids)} job(s) in {run.namespace} on {run.queue} (image {run.image})")
     return result
 
 
@@ -135,9 +128,7 @@ def _clean_commit(project: ProjectConfig) -> str:
     def git(*args: str) -> str:
         done = subprocess.run(["git", *args], cwd=project.root, capture_output=True, text=True)
         if done.returncode:
-            raise PreflightError(
-                f"`git {' '.join(args)}` failed in {project.root}: {done.stderr.strip()}"
-            )
+            raise PreflightError(f"`git {' '.join(args)}` failed in {project.root}: {done.stderr.strip()}")
         return done.stdout.strip()
 
     if changed := git("status", "--porcelain", "--untracked-files=no"):

@@ -82,9 +82,7 @@ def _key(stage: Any, outputs: dict[str, Any], namespace: str) -> str | None:
     for dep in stage.deps:
         if isinstance(dep, ParamsDependency):
             dep.save()
-            dep.hash_info = HashInfo(
-                dep.hash_info.name, _with_namespace(dep.hash_info.value, namespace)
-            )
+            dep.hash_info = HashInfo(dep.hash_info.name, _with_namespace(dep.hash_info.value, namespace))
         elif dep.def_path in outputs:
             out = outputs[dep.def_path]
             dep.hash_info = HashInfo("md5", out["md5"])

@@ -74,8 +74,6 @@ def _check(key: str, value: Any, where: str) -> Any:
         kind = "a number" if key == "vcpus" else "a whole number"
         raise BatchSettingsError(f"{where}: {key} must be {kind}, not {value!r}")
     if value < _MINIMUM[key] or value > _MAXIMUM.get(key, value):
-        limits = f"at least {_MINIMUM[key]:g}" + (
-            f" and at most {_MAXIMUM[key]}" if key in _MAXIMUM else ""
-        )
+        limits = f"at least {_MINIMUM[key]:g}" + (f" and at most {_MAXIMUM[key]}" if key in _MAXIMUM else "")
         raise BatchSettingsError(f"{where}: {key} must be {limits}, not {value!r}")
     return value

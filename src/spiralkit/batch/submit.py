@@ -49,9 +49,7 @@ def submit_plan(
     return _collect(futures, batch)
 
 
-def submit_sequential(
-    plan: Plan, run: Run, definition: str, batch: Any | None = None
-) -> dict[str, str]:
+def submit_sequential(plan: Plan, run: Run, definition: str, batch: Any | None = None) -> dict[str, str]:
     """The plain loop: one ``SubmitJob`` after another (the benchmark's baseline)."""
     batch = batch or aws.client("batch", run.region)
     ids: dict[str, str] = {}

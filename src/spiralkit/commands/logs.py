@@ -12,12 +12,8 @@ from spiralkit.batch import lookup, progress
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser("logs", help=__doc__.split(": ", 1)[1])
     parser.add_argument("stage", metavar="STAGE")
-    parser.add_argument(
-        "--run", dest="run_id", metavar="RUN", help="a run id that `spiral run` printed"
-    )
-    parser.add_argument(
-        "--namespace", help="where to look for a run this checkout did not submit (default: yours)"
-    )
+    parser.add_argument("--run", dest="run_id", metavar="RUN", help="a run id that `spiral run` printed")
+    parser.add_argument("--namespace", help="where to look for a run this checkout did not submit (default: yours)")
     parser.set_defaults(handler=run)
 
 

@@ -12,13 +12,9 @@ from spiralkit.commands.run import report
 
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser("status", help=__doc__.split(": ", 1)[1])
-    parser.add_argument(
-        "run_id", nargs="?", metavar="RUN", help="a run id that `spiral run` printed"
-    )
+    parser.add_argument("run_id", nargs="?", metavar="RUN", help="a run id that `spiral run` printed")
     parser.add_argument("--wait", action="store_true", help="follow the run until it ends")
-    parser.add_argument(
-        "--namespace", help="where to look for a run this checkout did not submit (default: yours)"
-    )
+    parser.add_argument("--namespace", help="where to look for a run this checkout did not submit (default: yours)")
     parser.set_defaults(handler=run)
 
 

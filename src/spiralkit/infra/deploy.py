@@ -41,9 +41,7 @@ def parameters(project: ProjectConfig, overrides: Mapping[str, str]) -> list[dic
         "ProductionBranch": project.production_branch,
         **overrides,
     }
-    return [
-        {"ParameterKey": key, "ParameterValue": value} for key, value in values.items() if value
-    ]
+    return [{"ParameterKey": key, "ParameterValue": value} for key, value in values.items() if value]
 
 
 def deploy(
@@ -55,9 +53,7 @@ def deploy(
     """Create the stack, or update it; print each new event; return its outputs."""
     template = project.root / TEMPLATE
     if not template.is_file():
-        raise InfraError(
-            f"no {TEMPLATE} in {project.root}: `copier update` brings it from the template"
-        )
+        raise InfraError(f"no {TEMPLATE} in {project.root}: `copier update` brings it from the template")
     cloudformation = aws.client("cloudformation", project.region)
     name = stack_name(project)
     request: dict[str, Any] = {
@@ -94,9 +90,7 @@ def _exists(cloudformation: Any, name: str) -> bool:
     return bool(stacks) and stacks[0]["StackStatus"] != "DELETE_COMPLETE"
 
 
-def _follow(
-    cloudformation: Any, name: str, since: float, echo: Callable[[str], None], poll: float
-) -> str:
+def _follow(cloudformation: Any, name: str, since: float, echo: Callable[[str], None], poll: float) -> str:
     """Print the stack's events newer than ``since`` until it settles; return its final status."""
     seen: set[str] = set()
     while True:
@@ -105,9 +99,7 @@ def _follow(
             if event["EventId"] in seen or event["Timestamp"].timestamp() < since:
                 continue
             seen.add(event["EventId"])
-            reason = (
-                f"  {event['ResourceStatusReason']}" if event.get("ResourceStatusReason") else ""
-            )
+            reason = f"  {event['ResourceStatusReason']}" if event.get("ResourceStatusReason") else ""
             echo(f"{event['ResourceStatus']:<28} {event['LogicalResourceId']}{reason}")
         status = str(cloudformation.describe_stacks(StackName=name)["Stacks"][0]["StackStatus"])
         if not status.endswith("_IN_PROGRESS"):
