@@ -41,7 +41,7 @@ def toy(tmp_path: Path, stack_file: Path, aws_env: str, monkeypatch: pytest.Monk
     (root / "infra").mkdir(parents=True)
     shutil.copy(stack_file, root / "infra" / "stack.yaml")
     make_pipeline(root)
-    deploy_stack(root)
+    deploy_stack(root, EnableGpu="true")  # the fit stages ask for a GPU
     push_image(root)
     monkeypatch.chdir(root)
     aws_files(tmp_path, monkeypatch)
@@ -65,10 +65,14 @@ def requests_sent(toy: Path) -> Iterator[list[dict[str, Any]]]:
 
 
 def jobs_in_queue() -> list[dict[str, Any]]:
+    """Every job in the toy's queues, whatever its state."""
     batch = aws.client("batch")
     statuses = ("SUBMITTED", "PENDING", "RUNNABLE", "STARTING", "RUNNING", "SUCCEEDED", "FAILED")
     return [
-        job for status in statuses for job in batch.list_jobs(jobQueue="toy-queue", jobStatus=status)["jobSummaryList"]
+        job
+        for queue in ("toy-queue", "toy-queue-gpu")
+        for status in statuses
+        for job in batch.list_jobs(jobQueue=queue, jobStatus=status)["jobSummaryList"]
     ]
 
 
@@ -118,6 +122,8 @@ def test_resources_retries_timeout_and_tags_come_from_meta_batch_and_defaults(
         NAMESPACE,
     ]
     assert fit["jobName"] == "user-tester-fit-large"
+    assert fit["jobQueue"] == "toy-queue-gpu"
+    assert prepare["jobQueue"] == "toy-queue"
     described = aws.client("batch").describe_jobs(jobs=[record.jobs["fit@large"]])["jobs"][0]
     assert described["timeout"] == {"attemptDurationSeconds": 7200}
     assert described["tags"] == {
@@ -252,6 +258,14 @@ def test_prod_is_allowed_only_in_ci_on_the_production_branch(toy: Path) -> None:
     prepared = runs.prepare(project, [], "prod", {"GITHUB_ACTIONS": "true", "GITHUB_REF_NAME": "main"})
     assert prepared.run.job_role_arn.endswith(":role/toy-batch-job-prod")
     assert prepared.run.environment == {"GITHUB_ACTIONS": "true", "GITHUB_REF_NAME": "main"}
+
+
+def test_a_gpu_stage_without_a_gpu_queue_is_refused(toy: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    aws.client("batch").update_job_queue(jobQueue="toy-queue-gpu", state="DISABLED")
+    aws.client("batch").delete_job_queue(jobQueue="toy-queue-gpu")
+    with pytest.raises(runs.PreflightError, match="no job queue toy-queue-gpu .*EnableGpu=true"):
+        runs.prepare(config.load(), [], NAMESPACE)
+    runs.prepare(config.load(), ["prepare"], NAMESPACE)  # a CPU-only part of the pipeline still runs
 
 
 def test_uncommitted_changes_and_a_missing_image_are_refused(toy: Path) -> None:

@@ -57,10 +57,11 @@ def stack_template(root: Path) -> dict[str, object]:
     return dict(template)
 
 
-def deploy_stack(root: Path) -> dict[str, str]:
+def deploy_stack(root: Path, **parameters: str) -> dict[str, str]:
     """Deploy ``root``'s stack to moto, as `spiral infra deploy` does; return its outputs."""
     lines: list[str] = []
-    outputs = deploy.deploy(config.load(root), {"GitHubOidcProviderArn": oidc_provider_arn()}, lines.append, poll=0.1)
+    overrides = {"GitHubOidcProviderArn": oidc_provider_arn(), **parameters}
+    outputs = deploy.deploy(config.load(root), overrides, lines.append, poll=0.1)
     assert any("CREATE_COMPLETE" in line for line in lines), lines
     return outputs
 

@@ -95,12 +95,17 @@ def job_definition(run: Run) -> dict[str, object]:
     }
 
 
+def queue(run: Run, settings: BatchSettings) -> str:
+    """The stage's own queue, else the GPU queue (``<queue>-gpu``, see infra/) for GPU stages."""
+    return settings.queue or (f"{run.queue}-gpu" if settings.gpus else run.queue)
+
+
 def submit_request(run: Run, stage: StagePlan, definition: str, depends_on: Sequence[str]) -> dict[str, object]:
     """``SubmitJob`` arguments for ``stage``, after the jobs ``depends_on`` (their ids)."""
     settings = stage.settings
     return {
         "jobName": job_name(run.namespace, stage.name),
-        "jobQueue": settings.queue or run.queue,
+        "jobQueue": queue(run, settings),
         "jobDefinition": definition,
         "dependsOn": [{"jobId": job_id} for job_id in depends_on],
         "containerOverrides": {

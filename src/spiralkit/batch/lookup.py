@@ -26,7 +26,7 @@ def find(project: ProjectConfig, name: str, run_id: str | None = None) -> RunRec
     """The run ``run_id`` (default: the latest) of namespace ``name``, rebuilt from the job queue."""
     batch = aws.client("batch", project.region)
     runs: dict[str, list[dict[str, Any]]] = {}
-    for job in _jobs(batch, project.job_queue, f"{namespace.slug(name)}-*"):
+    for job in _jobs(batch, _queues(project), f"{namespace.slug(name)}-*"):
         tags = job.get("tags", {})
         if tags.get("spiral:project") == project.project and tags.get("spiral:namespace") == name:
             runs.setdefault(tags.get("spiral:run", ""), []).append(job)
@@ -48,10 +48,25 @@ def find(project: ProjectConfig, name: str, run_id: str | None = None) -> RunRec
     )
 
 
-def _jobs(batch: Any, queue: str, name: str) -> list[dict[str, Any]]:
-    """Every job of ``queue`` whose name matches ``name``, described (tags included)."""
-    pages = batch.get_paginator("list_jobs").paginate(jobQueue=queue, filters=[{"name": "JOB_NAME", "values": [name]}])
-    ids = [summary["jobId"] for page in pages for summary in page["jobSummaryList"]]
+def _queues(project: ProjectConfig) -> list[str]:
+    """The queues a run of this pipeline may use: the project's, its GPU one, and any in meta.batch."""
+    from spiralkit.batch.run import plan_for
+
+    own = {stage.settings.queue for stage in plan_for(project, []).stages if stage.settings.queue}
+    return sorted({project.job_queue, f"{project.job_queue}-gpu", *own})
+
+
+def _jobs(batch: Any, queues: list[str], name: str) -> list[dict[str, Any]]:
+    """Every job of ``queues`` (those that exist) whose name matches ``name``, described (tags included)."""
+    ids: list[str] = []
+    for queue in queues:
+        pages = batch.get_paginator("list_jobs").paginate(
+            jobQueue=queue, filters=[{"name": "JOB_NAME", "values": [name]}]
+        )
+        try:
+            ids.extend(summary["jobId"] for page in pages for summary in page["jobSummaryList"])
+        except batch.exceptions.ClientException:
+            continue  # no such queue: this project has no GPU queue, say
     described: list[dict[str, Any]] = []
     for start in range(0, len(ids), 100):
         described.extend(batch.describe_jobs(jobs=ids[start : start + 100])["jobs"])

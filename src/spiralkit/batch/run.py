@@ -19,7 +19,7 @@ from botocore.exceptions import ClientError
 
 from spiralkit import aws, namespace
 from spiralkit.batch import plan as plans
-from spiralkit.batch import record, runcache, submit
+from spiralkit.batch import jobs, record, runcache, submit
 from spiralkit.batch.jobs import MAX_DEPENDS_ON, Run
 from spiralkit.batch.settings import BatchSettings, parse
 from spiralkit.config import ProjectConfig
@@ -84,7 +84,6 @@ def prepare(
         )
     commit = _clean_commit(project)
     account = aws.client("sts", project.region).get_caller_identity()["Account"]
-    _check_queue(project)
     image = _check_image(project, account, commit)
     role = "batch-job-prod" if name == namespace.PROD else "batch-job"
     arn = f"arn:aws:iam::{account}:role/{project.project}"
@@ -102,6 +101,7 @@ def prepare(
         environment={key: env[key] for key in CI_CONTEXT if env.get(key)},
         forced=frozenset(force),
     )
+    _check_queues(project, {jobs.queue(run, stage.settings) for stage in plan.stages})
     done = runcache.cached(project.root, plan, name, rerun=force)
     return Prepared(plan.without(done), run, tuple(done))
 
@@ -139,12 +139,13 @@ def _clean_commit(project: ProjectConfig) -> str:
     return git("rev-parse", "HEAD")
 
 
-def _check_queue(project: ProjectConfig) -> None:
+def _check_queues(project: ProjectConfig, names: set[str]) -> None:
     batch = aws.client("batch", project.region)
-    queues = batch.describe_job_queues(jobQueues=[project.job_queue])["jobQueues"]
-    if not queues:
+    found = {queue["jobQueueName"] for queue in batch.describe_job_queues(jobQueues=sorted(names))["jobQueues"]}
+    if missing := sorted(names - found):
         raise PreflightError(
-            f"no job queue {project.job_queue!r} in {project.region}: `spiral infra deploy` creates it"
+            f"no job queue {', '.join(missing)} in {project.region}: `spiral infra deploy` creates it "
+            "(`--parameter EnableGpu=true` for the -gpu queue of stages asking for gpus)"
         )
 
 
