@@ -8,6 +8,7 @@ import pytest
 from batch_fixtures import DVC_YAML, make_pipeline
 
 from spiralkit.batch import plan as plans
+from spiralkit.batch import synthetic
 from spiralkit.batch.settings import BatchSettings, BatchSettingsError, parse
 
 DEFAULTS = BatchSettings(vcpus=1, memory=2048, retries=2, timeout=1800)
@@ -104,13 +105,21 @@ def test_resource_requirements_say_what_batch_expects() -> None:
 
 
 def test_waves_group_stages_whose_upstream_is_done() -> None:
-    plan = plans.synthetic(60, width=20)
+    plan = synthetic.plan(60, width=20)
     waves = plan.waves()
     assert [len(wave) for wave in waves] == [20, 20, 20]
     assert all(len(s.upstream) == 2 for s in waves[1])
 
 
 def test_without_drops_done_stages_and_their_edges() -> None:
-    plan = plans.synthetic(40, width=20).without(["stage-0000"])
+    plan = synthetic.plan(40, width=20).without(["stage-0000"])
     assert "stage-0000" not in plan.names()
     assert all("stage-0000" not in s.upstream for s in plan.stages)
+
+
+def test_a_generated_dvc_yaml_plans_like_the_synthetic_plan(tmp_path: Path) -> None:
+    root = make_pipeline(tmp_path / "big", synthetic.dvc_yaml(60, width=20))
+    from_dvc = plans.from_dvc(root, [], DEFAULTS)
+    assert {(s.name, s.upstream) for s in from_dvc.stages} == {
+        (s.name, s.upstream) for s in synthetic.plan(60, width=20, settings=DEFAULTS).stages
+    }

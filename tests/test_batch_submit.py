@@ -260,10 +260,10 @@ def test_prod_is_allowed_only_in_ci_on_the_production_branch(toy: Path) -> None:
     assert prepared.run.environment == {"GITHUB_ACTIONS": "true", "GITHUB_REF_NAME": "main"}
 
 
-def test_a_gpu_stage_without_a_gpu_queue_is_refused(toy: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_gpu_stage_without_a_gpu_queue_is_refused(toy: Path) -> None:
     aws.client("batch").update_job_queue(jobQueue="toy-queue-gpu", state="DISABLED")
     aws.client("batch").delete_job_queue(jobQueue="toy-queue-gpu")
-    with pytest.raises(runs.PreflightError, match="no job queue toy-queue-gpu .*EnableGpu=true"):
+    with pytest.raises(runs.PreflightError, match=r"no job queue toy-queue-gpu .*EnableGpu=true"):
         runs.prepare(config.load(), [], NAMESPACE)
     runs.prepare(config.load(), ["prepare"], NAMESPACE)  # a CPU-only part of the pipeline still runs
 

@@ -100,18 +100,3 @@ def _settings(name: str, meta: Mapping[str, Any] | None, defaults: BatchSettings
     if not isinstance(meta, Mapping):
         raise PlanError(f"stage {name!r}: `meta` must be a mapping")
     return parse(meta.get("batch"), defaults, f"dvc.yaml stage {name!r} meta.batch")
-
-
-def synthetic(count: int, width: int = 20, settings: BatchSettings | None = None) -> Plan:
-    """A made-up ``count``-stage plan for benchmarks: layers of ``width`` stages, each stage
-    depending on two stages of the layer before (a wide pipeline, like an expanded ``foreach``)."""
-    settings = settings or BatchSettings()
-
-    def upstream(index: int) -> tuple[str, ...]:
-        if index < width:
-            return ()
-        first = index - width
-        second = first - first % width + (first + 1) % width
-        return tuple(f"stage-{up:04d}" for up in sorted({first, second}))
-
-    return Plan(tuple(StagePlan(f"stage-{i:04d}", upstream(i), settings) for i in range(count)))

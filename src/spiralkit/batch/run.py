@@ -18,8 +18,8 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from spiralkit import aws, namespace
-from spiralkit.batch import plan as plans
 from spiralkit.batch import jobs, record, runcache, submit
+from spiralkit.batch import plan as plans
 from spiralkit.batch.jobs import MAX_DEPENDS_ON, Run
 from spiralkit.batch.settings import BatchSettings, parse
 from spiralkit.config import ProjectConfig
