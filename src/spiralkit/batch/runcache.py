@@ -38,11 +38,11 @@ def cached(root: Path, plan: Plan, namespace: str, rerun: Iterable[str] = ()) ->
     outputs: dict[str, Any] = {}  # output path -> its entry in an upstream run-cache entry
     with contextlib.chdir(root), Repo(str(root)) as repo:
         runs, objects = remote(repo, "md5-dos2unix"), remote(repo, "md5")
+        stages = {stage.addressing: stage for stage in repo.index.stages}
         for step in plan.stages:
             if step.name in rerun or any(up not in found for up in step.upstream):
                 continue
-            (stage,) = repo.stage.collect(step.name)
-            entry = _lookup(runs, _key(stage, outputs, namespace))
+            entry = _lookup(runs, _key(stages[step.name], outputs, namespace))
             if entry is None or not all(
                 # DVC 3 objects say `hash: md5` (files/md5/ in the remote); older ones do not.
                 (objects if out.get("hash") == "md5" else runs).exists(out["md5"])
