@@ -26,9 +26,14 @@ def test_nothing_is_cached_before_a_run(toy: Path) -> None:
 
 
 @pytest.mark.slow
-def test_after_a_pushed_run_only_what_changed_is_submitted(toy: Path) -> None:
+def test_after_a_pushed_run_only_what_changed_is_submitted(toy: Path, capfd: pytest.CaptureFixture[str]) -> None:
     # One run for all cases: `spiral run --on local` runs each stage as its job would, pushing to S3.
     assert cli.main(["run", "--on", "local", "--namespace", "user.tester"]) == 0
+    assert capfd.readouterr().out.count("Running stage") == len(ALL)
+    assert cli.main(["run", "--on", "local", "--namespace", "user.tester", "--force", "prepare", "prepare"]) == 0
+    forced = capfd.readouterr().out
+    assert "dvc repro --force --single-item prepare" in forced
+    assert forced.count("Running stage 'prepare'") == 1  # up to date, yet rerun on purpose
     subprocess.run(["git", "commit", "-qam", "ran as user.tester"], check=True)
     push_image(toy)
 

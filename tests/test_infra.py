@@ -139,3 +139,13 @@ def test_a_second_deploy_updates_or_reports_up_to_date(project: Path, aws_env: s
     assert outputs["BucketName"] == "acme-churn-data"
     assert lines
     assert "up to date" in lines[-1] or "UPDATE_COMPLETE" in " ".join(lines), lines
+
+
+def test_a_malformed_parameter_is_refused(
+    project: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from spiralkit import cli
+
+    monkeypatch.chdir(project)
+    assert cli.main(["infra", "deploy", "--parameter", "EnableGpu"]) == 2
+    assert "--parameter 'EnableGpu': expected KEY=VALUE" in capsys.readouterr().err

@@ -25,7 +25,7 @@ from pathlib import Path
 from spiralkit import config, namespace
 from spiralkit.errors import SpiralError
 
-NAMESPACE_PARAM = ("publish", "namespace")
+NAMESPACE_PARAM = "publish.namespace"  # the params.yaml key that carries the run's namespace
 
 
 class StageFailed(SpiralError):
@@ -52,11 +52,12 @@ def set_namespace(root: Path, name: str) -> bool:
     params = root / "params.yaml"
     if not params.is_file():
         return False
+    section_name, _, key = NAMESPACE_PARAM.partition(".")
     with modify_yaml(str(params)) as data:
-        section = data.get(NAMESPACE_PARAM[0]) if isinstance(data, dict) else None
-        if not isinstance(section, dict) or NAMESPACE_PARAM[1] not in section:
+        section = data.get(section_name) if isinstance(data, dict) else None
+        if not isinstance(section, dict) or key not in section:
             return False
-        section[NAMESPACE_PARAM[1]] = name
+        section[key] = name
     return True
 
 

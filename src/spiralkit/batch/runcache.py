@@ -17,10 +17,9 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from spiralkit.batch.job import NAMESPACE_PARAM
 from spiralkit.batch.plan import Plan
 from spiralkit.errors import SpiralError
-
-NAMESPACE_PARAM = "publish.namespace"
 
 
 class RunCacheError(SpiralError):
