@@ -36,7 +36,7 @@ def find(project: ProjectConfig, name: str, run_id: str | None = None) -> RunRec
             f"no record of {wanted} here, nor jobs of it in {project.job_queue} for {name} "
             "(Batch keeps finished jobs for about a week): pass --namespace if it ran in another"
         )
-    chosen = run_id or max(runs)  # run ids start with their UTC submission time
+    chosen = run_id or max(runs, key=lambda run: max(job.get("createdAt", 0) for job in runs[run]))
     jobs = sorted(runs[chosen], key=lambda job: job.get("createdAt", 0))
     return RunRecord(
         run_id=chosen,
