@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import socket
 import subprocess
@@ -102,6 +103,10 @@ def wheelhouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
     wheels = build_wheel(tmp_path_factory.mktemp("wheels"))
     os.environ["UV_FIND_LINKS"] = str(wheels)
     os.environ["PIP_FIND_LINKS"] = str(wheels)
+    # Every build is version 0.1.0, and pre-commit caches hook environments by version: a cache per
+    # build keeps a hook that installs spiralkit from running an older build of it.
+    digest = hashlib.sha256(b"".join(wheel.read_bytes() for wheel in sorted(wheels.glob("*.whl"))))
+    os.environ["PRE_COMMIT_HOME"] = str(Path.home() / ".cache" / "spiralkit-tests" / digest.hexdigest()[:16])
     return wheels
 
 
