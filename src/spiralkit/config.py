@@ -51,11 +51,7 @@ def find_root(start: Path | None = None) -> Path:
     here = (start or Path.cwd()).resolve()
     for directory in (here, *here.parents):
         candidate = directory / "pyproject.toml"
-        if (
-            candidate.is_file()
-            and "tool" in (data := _read(candidate))
-            and "spiral" in data["tool"]
-        ):
+        if candidate.is_file() and "tool" in (data := _read(candidate)) and "spiral" in data["tool"]:
             return directory
     raise ConfigError(
         f"no pyproject.toml with a [tool.spiral] table in {here} or above: "
