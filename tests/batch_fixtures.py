@@ -7,8 +7,6 @@ import subprocess
 import textwrap
 from pathlib import Path
 
-import pytest
-
 from spiralkit import aws
 
 PYPROJECT = """\
@@ -89,13 +87,3 @@ def push_image(root: Path, repository: str = "toy") -> str:
     }
     aws.client("ecr").put_image(repositoryName=repository, imageManifest=json.dumps(manifest), imageTag=commit)
     return commit
-
-
-def aws_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
-    """Empty AWS config files: aiobotocore (DVC's S3 remote) refuses the /dev/null of aws_env."""
-    empty = tmp_path / "aws-config"
-    empty.write_text("")
-    files = {"AWS_CONFIG_FILE": str(empty), "AWS_SHARED_CREDENTIALS_FILE": str(empty)}
-    for name, value in files.items():
-        monkeypatch.setenv(name, value)
-    return files

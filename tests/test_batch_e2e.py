@@ -36,16 +36,12 @@ def test_jobs_on_separate_hosts_then_a_fresh_clone_reproduces_nothing(
     tmp_path: Path, default_project: Path, aws_env: str
 ) -> None:
     venv = default_project / ".venv"  # same package name; each "host" shares the installed env
-    # aiobotocore (DVC's S3 remote) refuses the /dev/null config files that aws_env sets.
-    empty = tmp_path / "aws-config"
-    empty.write_text("")
-    aws_files = {"AWS_CONFIG_FILE": str(empty), "AWS_SHARED_CREDENTIALS_FILE": str(empty)}
     project = render(tmp_path / "churn-model", {"s3_bucket": BUCKET})
     deploy_stack(project)
     push_image(project, "churn-model")
 
     submitter = clone(project, tmp_path / "submitter")
-    run(["spiral", "run", "--on", "batch", "--namespace", NAMESPACE], submitter, venv, aws_files)
+    run(["spiral", "run", "--on", "batch", "--namespace", NAMESPACE], submitter, venv)
     record = json.loads(next((submitter / ".spiral" / "runs").glob("*.json")).read_text())
     jobs = aws.client("batch").describe_jobs(jobs=list(record["jobs"].values()))["jobs"]
     by_id = {job["jobId"]: job for job in jobs}
@@ -60,7 +56,7 @@ def test_jobs_on_separate_hosts_then_a_fresh_clone_reproduces_nothing(
         assert command[:2] == ["spiral", "job"]
         assert command[3:] == ["--namespace", NAMESPACE]
         host = clone(project, tmp_path / f"host-{number}")
-        output = run(command, host, venv, aws_files).stdout
+        output = run(command, host, venv).stdout
         # Each host runs its own stage only; upstream stages come back from the run-cache.
         assert output.count("Running stage") == 1, output
         assert f"Running stage '{command[2]}'" in output
@@ -74,7 +70,7 @@ def test_jobs_on_separate_hosts_then_a_fresh_clone_reproduces_nothing(
 
     fresh = clone(project, tmp_path / "fresh")
     assert set_namespace(fresh, NAMESPACE)
-    pulled = run(["dvc", "repro", "--pull"], fresh, venv, aws_files)
+    pulled = run(["dvc", "repro", "--pull"], fresh, venv)
     assert "Running stage" not in pulled.stdout + pulled.stderr
     local = clone(project, tmp_path / "local")
     assert set_namespace(local, NAMESPACE)
@@ -85,9 +81,9 @@ def test_jobs_on_separate_hosts_then_a_fresh_clone_reproduces_nothing(
     # Promotion: the same commit again in test.e2e submits nothing; in prod (CI on main), only the
     # stage that reads the namespace.
     retest = run(["spiral", "run", "--on", "batch", "--namespace", NAMESPACE],
-                 clone(project, tmp_path / "retest"), venv, aws_files)  # fmt: skip
+                 clone(project, tmp_path / "retest"), venv)  # fmt: skip
     assert f"0 job(s) in {NAMESPACE}" in retest.stdout
-    ci_on_main = {**aws_files, "GITHUB_ACTIONS": "true", "GITHUB_REF_NAME": "main"}
+    ci_on_main = {"GITHUB_ACTIONS": "true", "GITHUB_REF_NAME": "main"}
     prod = run(["spiral", "run", "--on", "batch"], clone(project, tmp_path / "prod"), venv, ci_on_main)
     assert "1 job(s) in prod" in prod.stdout
     assert "not submitted: ingest, features, train, evaluate" in prod.stdout

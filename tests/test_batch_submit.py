@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 import requests
-from batch_fixtures import aws_files, make_pipeline, push_image
+from batch_fixtures import make_pipeline, push_image
 from conftest import _free_port
 from helpers import render
 from test_infra import deploy_stack
@@ -44,7 +44,6 @@ def toy(tmp_path: Path, stack_file: Path, aws_env: str, monkeypatch: pytest.Monk
     deploy_stack(root, EnableGpu="true")  # the fit stages ask for a GPU
     push_image(root)
     monkeypatch.chdir(root)
-    aws_files(tmp_path, monkeypatch)
     monkeypatch.setenv("SPIRAL_USER", "tester")
     monkeypatch.delenv("GITHUB_ACTIONS", raising=False)
     return root
