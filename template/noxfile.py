@@ -27,3 +27,10 @@ def repro(session: nox.Session) -> None:
     session.install("-e", ".")
     session.run("dvc", "repro", *session.posargs)
     session.run("dvc", "metrics", "show")
+
+
+@nox.session(default=False)
+def batch(session: nox.Session) -> None:
+    """Run the pipeline on AWS Batch, one job per stage, and wait for it (deploy.yml runs this)."""
+    session.install("-e", ".")
+    session.run("spiral", "run", "--on", "batch", "--wait", *session.posargs)

@@ -58,7 +58,7 @@ AWS_TEST_ENV = {
 
 
 @pytest.fixture
-def aws_env(moto_server: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+def aws_env(moto_server: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[str]:
     """A clean moto account: every boto3 client, subprocess and DVC remote talks to it."""
     requests.post(f"{moto_server}/moto-api/reset", timeout=10).raise_for_status()
     requests.post(
@@ -66,8 +66,11 @@ def aws_env(moto_server: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     ).raise_for_status()
     for name in ("AWS_PROFILE", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE"):
         monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_CONFIG_FILE", os.devnull)
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", os.devnull)
+    # Empty files, not /dev/null: DVC's S3 remote refuses a config path that is not a regular file.
+    for name in ("AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE"):
+        empty = tmp_path / name.lower()
+        empty.touch()
+        monkeypatch.setenv(name, str(empty))
     for name, value in AWS_TEST_ENV.items():
         monkeypatch.setenv(name, value)
     monkeypatch.setenv("AWS_ENDPOINT_URL", moto_server)

@@ -132,7 +132,7 @@ def test_an_experiment_changes_a_parameter_without_a_commit(project: Path) -> No
     venv = project / ".venv"
     head = run(["git", "rev-parse", "HEAD"], project).stdout
     run(["git", "add", "-A"], project)
-    run(["git", "commit", "-qm", "Lock the first run"], project)
+    run(["git", "commit", "--allow-empty", "-qm", "Before the experiment"], project)
     run(["dvc", "exp", "run", "-S", "train.model=majority"], project, venv=venv)
     shown = run(["dvc", "exp", "show", "--json"], project, venv=venv).stdout
     assert "majority" in shown

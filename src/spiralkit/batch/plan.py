@@ -1,0 +1,102 @@
+"""The plan of a run: which DVC stages become Batch jobs, in which order, with what resources.
+
+The pipeline is read through DVC's own API, with the same calls ``dvc repro`` makes
+(``collect_stages``, ``get_active_graph``, ``plan_repro``): ``foreach``/``matrix`` stages come
+expanded (``train@lr``), frozen stages are left out, and the order and the edges are DVC's.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from spiralkit.batch.settings import BatchSettings, parse
+from spiralkit.errors import SpiralError
+
+
+class PlanError(SpiralError):
+    """The pipeline cannot be planned: an unknown stage, or a dvc.yaml DVC itself refuses."""
+
+    exit_code = 2
+
+
+@dataclass(frozen=True)
+class StagePlan:
+    """One stage to run as one Batch job, after the jobs of its ``upstream`` stages."""
+
+    name: str
+    upstream: tuple[str, ...]
+    settings: BatchSettings
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Stages in an order where each comes after everything it depends on."""
+
+    stages: tuple[StagePlan, ...]
+
+    def names(self) -> list[str]:
+        return [stage.name for stage in self.stages]
+
+    def waves(self) -> list[list[StagePlan]]:
+        """Stages grouped so each group depends only on earlier groups: each can be submitted at once."""
+        depth: dict[str, int] = {}
+        for stage in self.stages:
+            depth[stage.name] = 1 + max((depth[name] for name in stage.upstream), default=-1)
+        grouped: list[list[StagePlan]] = [[] for _ in range(max(depth.values(), default=-1) + 1)]
+        for stage in self.stages:
+            grouped[depth[stage.name]].append(stage)
+        return grouped
+
+    def without(self, done: Iterable[str]) -> Plan:
+        """The plan less the stages in ``done`` (already in the run-cache), and the edges to them."""
+        skip = set(done)
+        return Plan(
+            tuple(
+                StagePlan(s.name, tuple(u for u in s.upstream if u not in skip), s.settings)
+                for s in self.stages
+                if s.name not in skip
+            )
+        )
+
+
+def from_dvc(root: Path, targets: Sequence[str], defaults: BatchSettings) -> Plan:
+    """Plan ``targets`` (all stages when empty) and everything upstream of them, as ``dvc repro`` would."""
+    from dvc.exceptions import DvcException
+    from dvc.repo import Repo
+    from dvc.repo.reproduce import collect_stages, get_active_graph, plan_repro
+
+    try:
+        # Stage names (``addressing``) are relative to the working directory: plan from the root.
+        with contextlib.chdir(root), Repo(str(root)) as repo:
+            graph = get_active_graph(repo.index.graph)
+            selected = collect_stages(repo, targets) if targets else None
+            ordered = [stage for stage in plan_repro(graph, selected) if _runnable(stage)]
+            names = {id(stage): stage.addressing for stage in ordered}
+            return Plan(
+                tuple(
+                    StagePlan(
+                        name=stage.addressing,
+                        upstream=tuple(sorted(names[id(up)] for up in graph.successors(stage) if id(up) in names)),
+                        settings=_settings(stage.addressing, stage.meta, defaults),
+                    )
+                    for stage in ordered
+                )
+            )
+    except DvcException as error:
+        raise PlanError(f"{error}: see `dvc stage list` for the stages of this pipeline") from error
+
+
+def _runnable(stage: Any) -> bool:
+    """A stage with a command that is not frozen: ``dvc repro`` would consider running it."""
+    return bool(getattr(stage, "cmd", None)) and not stage.frozen
+
+
+def _settings(name: str, meta: Mapping[str, Any] | None, defaults: BatchSettings) -> BatchSettings:
+    meta = meta or {}
+    if not isinstance(meta, Mapping):
+        raise PlanError(f"stage {name!r}: `meta` must be a mapping")
+    return parse(meta.get("batch"), defaults, f"dvc.yaml stage {name!r} meta.batch")

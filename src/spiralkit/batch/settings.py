@@ -1,0 +1,79 @@
+"""Per-stage AWS Batch settings: ``meta.batch`` in dvc.yaml over ``[tool.spiral.batch]`` defaults.
+
+DVC has no per-stage compute settings, but its stage schema keeps a free-form ``meta`` block, so a
+stage asks for resources there (``meta: {batch: {vcpus: 4, memory: 16384}}``). Every key is checked
+here, before anything is submitted: a typo must fail on the laptop, not as a cryptic Batch error.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, fields, replace
+from typing import Any
+
+from spiralkit.errors import SpiralError
+
+
+class BatchSettingsError(SpiralError):
+    """A ``meta.batch`` block or the ``[tool.spiral.batch]`` table is malformed."""
+
+    exit_code = 2
+
+
+@dataclass(frozen=True)
+class BatchSettings:
+    """What one stage asks of AWS Batch.
+
+    ``retries`` counts attempts after the first, and applies only to failures of the host (Spot
+    reclamation, an EC2 instance lost): a stage that fails by itself fails at once, since running the
+    same code on the same data again would fail again. ``timeout`` (seconds) is enforced by Batch.
+    """
+
+    vcpus: float = 1
+    memory: int = 2048
+    gpus: int = 0
+    retries: int = 2
+    timeout: int = 3600
+    queue: str = ""
+
+    def resource_requirements(self) -> list[dict[str, str]]:
+        """The settings as Batch ``resourceRequirements`` (memory in MiB)."""
+        wanted = [("VCPU", f"{self.vcpus:g}"), ("MEMORY", str(self.memory))]
+        if self.gpus:
+            wanted.append(("GPU", str(self.gpus)))
+        return [{"type": kind, "value": value} for kind, value in wanted]
+
+
+# Batch's own limits: at least 60 s of timeout, 1-10 attempts, 4 MiB of memory; vCPUs in quarters on Fargate.
+_MINIMUM = {"vcpus": 0.25, "memory": 4, "gpus": 0, "retries": 0, "timeout": 60}
+_MAXIMUM = {"retries": 9}
+_KEYS = tuple(field.name for field in fields(BatchSettings))
+
+
+def parse(block: Any, base: BatchSettings, where: str) -> BatchSettings:
+    """``base`` updated with the checked values of ``block`` (a ``meta.batch`` or ``[tool.spiral.batch]``)."""
+    if block is None:
+        return base
+    if not isinstance(block, Mapping):
+        raise BatchSettingsError(f"{where} must be a mapping like {{vcpus: 2, memory: 4096}}")
+    if unknown := sorted(set(block) - set(_KEYS)):
+        raise BatchSettingsError(
+            f"{where}: unknown key(s) {', '.join(map(str, unknown))}; known keys: {', '.join(_KEYS)}"
+        )
+    values = {key: _check(key, value, where) for key, value in block.items()}
+    return replace(base, **values)
+
+
+def _check(key: str, value: Any, where: str) -> Any:
+    if key == "queue":
+        if not isinstance(value, str):
+            raise BatchSettingsError(f"{where}: queue must be a job queue name, not {value!r}")
+        return value
+    kinds = (int, float) if key == "vcpus" else (int,)
+    if isinstance(value, bool) or not isinstance(value, kinds):
+        kind = "a number" if key == "vcpus" else "a whole number"
+        raise BatchSettingsError(f"{where}: {key} must be {kind}, not {value!r}")
+    if value < _MINIMUM[key] or value > _MAXIMUM.get(key, value):
+        limits = f"at least {_MINIMUM[key]:g}" + (f" and at most {_MAXIMUM[key]}" if key in _MAXIMUM else "")
+        raise BatchSettingsError(f"{where}: {key} must be {limits}, not {value!r}")
+    return value

@@ -1,0 +1,1 @@
+"""The project's AWS infrastructure: ``infra/stack.yaml``, deployed as one CloudFormation stack."""

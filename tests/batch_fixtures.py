@@ -1,0 +1,89 @@
+"""A small DVC project on disk for the batch tests: foreach and matrix stages, meta.batch, git."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import textwrap
+from pathlib import Path
+
+from spiralkit import aws
+
+PYPROJECT = """\
+[project]
+name = "toy"
+version = "0"
+
+[tool.spiral]
+project = "toy"
+region = "us-east-1"
+bucket = "toy-data"
+job_queue = "toy-queue"
+ecr_repository = "toy"
+
+[tool.spiral.batch]
+vcpus = 1
+memory = 2048
+retries = 2
+timeout = 1800
+"""
+
+DVC_YAML = """\
+stages:
+  prepare:
+    cmd: echo raw > raw.txt
+    params: [prepare]
+    outs: [raw.txt]
+  fit:
+    foreach: [small, large]
+    do:
+      cmd: cat raw.txt > model-${item}.txt && echo ${item} >> model-${item}.txt
+      deps: [raw.txt]
+      outs: ["model-${item}.txt"]
+      meta:
+        batch: {vcpus: 4, memory: 8192, gpus: 1, retries: 3, timeout: 7200}
+  score:
+    matrix:
+      model: [small, large]
+      split: [test]
+    cmd: wc -c model-${item.model}.txt > score-${item.model}.txt
+    deps: ["model-${item.model}.txt"]
+    outs: ["score-${item.model}.txt"]
+  report:
+    cmd: cat score-small.txt score-large.txt > report.txt
+    deps: [score-small.txt, score-large.txt]
+    params: [publish]
+    outs: [report.txt]
+    meta: {owner: someone}
+"""
+
+
+def make_pipeline(root: Path, dvc_yaml: str = DVC_YAML, pyproject: str = PYPROJECT) -> Path:
+    """Write the toy project into ``root``, make it a git repository, and commit it."""
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "pyproject.toml").write_text(pyproject)
+    (root / "dvc.yaml").write_text(textwrap.dedent(dvc_yaml))
+    (root / "params.yaml").write_text("prepare:\n  size: 10\npublish:\n  namespace: ''\n")
+    (root / ".dvc").mkdir(exist_ok=True)
+    (root / ".dvc" / "config").write_text(
+        "[core]\n    remote = storage\n['remote \"storage\"']\n    url = s3://toy-data/dvc\n"
+    )
+    subprocess.run(["git", "init", "-q", str(root)], check=True)
+    subprocess.run(["git", "-C", str(root), "add", "-A"], check=True)
+    subprocess.run(["git", "-C", str(root), "commit", "-qm", "toy"], check=True)
+    return root
+
+
+def push_image(root: Path, repository: str = "toy") -> str:
+    """Put an image tagged with ``root``'s commit into ECR, as deploy.yml's build would."""
+    commit = subprocess.run(
+        ["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    manifest = {
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+        "config": {"digest": "sha256:" + "0" * 64},
+        "layers": [],
+    }
+    aws.client("ecr").put_image(repositoryName=repository, imageManifest=json.dumps(manifest), imageTag=commit)
+    return commit

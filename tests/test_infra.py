@@ -1,0 +1,151 @@
+"""infra/stack.yaml: cfn-lint passes on it, and `spiral infra deploy` creates it on moto."""
+
+from __future__ import annotations
+
+import ast
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from helpers import render
+
+from spiralkit import aws, config
+from spiralkit.infra import deploy
+
+ANSWERS = {"s3_bucket": "acme-churn-data", "github_repository": "acme/churn-model"}
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return render(tmp_path_factory.mktemp("infra") / "churn-model", ANSWERS, skip_tasks=True)
+
+
+def oidc_provider() -> str:
+    """The account's GitHub OIDC provider (moto's CloudFormation cannot create one itself)."""
+    return str(
+        aws.client("iam").create_open_id_connect_provider(
+            Url="https://token.actions.githubusercontent.com", ClientIDList=["sts.amazonaws.com"]
+        )["OpenIDConnectProviderArn"]
+    )
+
+
+def oidc_provider_arn() -> str:
+    """The account's GitHub OIDC provider, created on first use."""
+    providers = aws.client("iam").list_open_id_connect_providers()["OpenIDConnectProviderList"]
+    return str(providers[0]["Arn"]) if providers else oidc_provider()
+
+
+def document(value: object) -> dict[str, object]:
+    """A policy document as boto3 returns it: a dict, or (moto, from CloudFormation) its text."""
+    if isinstance(value, dict):
+        return value
+    text = str(value)
+    try:
+        return dict(json.loads(text))
+    except json.JSONDecodeError:
+        return dict(ast.literal_eval(text))
+
+
+def stack_template(root: Path) -> dict[str, object]:
+    from cfnlint.decode import decode
+
+    template, errors = decode(str(root / "infra" / "stack.yaml"))
+    assert not errors
+    assert template is not None
+    return dict(template)
+
+
+def deploy_stack(root: Path, **parameters: str) -> dict[str, str]:
+    """Deploy ``root``'s stack to moto, as `spiral infra deploy` does; return its outputs."""
+    lines: list[str] = []
+    overrides = {"GitHubOidcProviderArn": oidc_provider_arn(), **parameters}
+    outputs = deploy.deploy(config.load(root), overrides, lines.append, poll=0.1)
+    assert any("CREATE_COMPLETE" in line for line in lines), lines
+    return outputs
+
+
+def test_cfn_lint_passes(project: Path) -> None:
+    cfn_lint = shutil.which("cfn-lint")
+    assert cfn_lint, "cfn-lint is in the test dependency group"
+    result = subprocess.run([cfn_lint, str(project / "infra" / "stack.yaml")], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_stack_deploys_with_the_projects_names(project: Path, aws_env: str) -> None:
+    outputs = deploy_stack(project)
+    assert outputs["BucketName"] == "acme-churn-data"
+    assert outputs["JobQueue"].endswith(":job-queue/churn-model-queue")
+    assert outputs["RepositoryUri"].endswith("/churn-model")
+    s3 = aws.client("s3")
+    rules = s3.get_bucket_encryption(Bucket="acme-churn-data")["ServerSideEncryptionConfiguration"]
+    assert rules["Rules"][0]["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
+    queues = aws.client("batch").describe_job_queues(jobQueues=["churn-model-queue"])["jobQueues"]
+    environments = [entry["computeEnvironment"] for entry in queues[0]["computeEnvironmentOrder"]]
+    described = aws.client("batch").describe_compute_environments(computeEnvironments=environments)
+    kinds = [env["computeResources"]["type"] for env in described["computeEnvironments"]]
+    assert sorted(kinds) == ["EC2", "SPOT"]
+
+
+def test_bucket_is_versioned_and_private(project: Path) -> None:
+    """Read from the template: moto's CloudFormation does not apply these two properties."""
+    bucket = stack_template(project)["Resources"]["Bucket"]["Properties"]  # type: ignore[index]
+    assert bucket["VersioningConfiguration"] == {"Status": "Enabled"}
+    block = bucket["PublicAccessBlockConfiguration"]
+    assert len(block) == 4
+    assert all(value is True for value in block.values())
+
+
+def test_ci_roles_trust_only_this_repository_and_prod_only_its_branch(project: Path, aws_env: str) -> None:
+    deploy_stack(project)
+    iam = aws.client("iam")
+
+    def trust(role: str) -> dict[str, dict[str, str]]:
+        policy = document(iam.get_role(RoleName=role)["Role"]["AssumeRolePolicyDocument"])
+        return dict(policy["Statement"][0]["Condition"])  # type: ignore[index]
+
+    branch = trust("churn-model-ci-branch")
+    assert branch["StringLike"]["token.actions.githubusercontent.com:sub"] == ("repo:acme/churn-model:ref:refs/heads/*")
+    prod = trust("churn-model-ci-prod")["StringEquals"]
+    assert prod["token.actions.githubusercontent.com:sub"] == "repo:acme/churn-model:environment:production"
+    assert prod["token.actions.githubusercontent.com:ref"] == "refs/heads/main"
+
+
+def test_only_the_prod_job_role_may_write_prod(project: Path, aws_env: str) -> None:
+    deploy_stack(project)
+    iam = aws.client("iam")
+
+    def writable(role: str) -> list[str]:
+        policy = document(iam.get_role_policy(RoleName=role, PolicyName="data")["PolicyDocument"])
+        return [
+            resource
+            for statement in policy["Statement"]
+            if "s3:PutObject" in statement["Action"]
+            for resource in statement["Resource"]
+        ]
+
+    assert not any("/published/prod" in arn for arn in writable("churn-model-batch-job"))
+    assert any(arn.endswith("/published/prod/*") for arn in writable("churn-model-batch-job-prod"))
+    assert not any("user." in arn or "test." in arn for arn in writable("churn-model-batch-job-prod"))
+
+
+def test_a_second_deploy_updates_or_reports_up_to_date(project: Path, aws_env: str) -> None:
+    deploy_stack(project)
+    lines: list[str] = []
+    outputs = deploy.deploy(
+        config.load(project), {"GitHubOidcProviderArn": oidc_provider_arn()}, lines.append, poll=0.1
+    )
+    assert outputs["BucketName"] == "acme-churn-data"
+    assert lines
+    assert "up to date" in lines[-1] or "UPDATE_COMPLETE" in " ".join(lines), lines
+
+
+def test_a_malformed_parameter_is_refused(
+    project: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from spiralkit import cli
+
+    monkeypatch.chdir(project)
+    assert cli.main(["infra", "deploy", "--parameter", "EnableGpu"]) == 2
+    assert "--parameter 'EnableGpu': expected KEY=VALUE" in capsys.readouterr().err
