@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import socket
 import subprocess
 import sys
@@ -33,6 +34,13 @@ class MotoServer:
     def env(self) -> dict[str, str]:
         """Settings that point boto3, Arrow (through spiralkit) and DVC at this server."""
         return {**FAKE_AWS, "AWS_ENDPOINT_URL": self.url}
+
+    def configure(self, settings: dict[str, object]) -> None:
+        """Set moto's own options (``POST /moto-api/config``), e.g. Batch without Docker."""
+        request = urllib.request.Request(
+            f"{self.url}/moto-api/config", data=json.dumps(settings).encode(), method="POST"
+        )
+        urllib.request.urlopen(request, timeout=10).close()
 
     def requests(self, method: str, path: str) -> int:
         """How many ``method`` requests for ``path`` the server has logged so far."""

@@ -33,6 +33,14 @@ def test_the_s3_run_starts_its_own_moto_and_counts_the_requests(tmp_path: Path) 
     assert int(requests.group(1)) >= 2, "the footer, then at least one range of column chunks"
 
 
+def test_the_batch_run_submits_200_jobs_both_ways_and_compares(tmp_path: Path) -> None:
+    rows = _rows(_bench(tmp_path, "batch_submit"))
+    total = next(cells for name, cells in rows.items() if name.startswith("spiralkit: plan and submit"))
+    assert "median ≤ 10 s" in total[4]
+    assert float(total[3]) > 0
+    assert any(name.startswith("a plain loop: 200 SubmitJob calls") for name in rows)
+
+
 def _bench(tmp_path: Path, benchmark: str) -> str:
     """``python -m bench`` on a 5 MB table, one run of ``benchmark``; returns the page it wrote."""
     output = tmp_path / "benchmarks.md"
