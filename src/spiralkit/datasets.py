@@ -26,8 +26,8 @@ def use_jemalloc() -> None:
     """Allocate Arrow memory with jemalloc unless ARROW_DEFAULT_MEMORY_POOL says otherwise.
 
     pyarrow's default, mimalloc, asks Linux for transparent huge pages; where the kernel has to compact
-    memory to find them (a busy VM), every fault stalls: reading a 1 GB file took 2.2 s with it and
-    0.75 s with jemalloc on the 2-core machine of docs/benchmarks.md. Buffers already allocated keep
+    memory to find them (a busy VM), every fault stalls: reading a 1 GB file took 2.6 s with it and
+    0.74 s with jemalloc on the 2-core machine of docs/benchmarks.md. Buffers already allocated keep
     their own pool, so switching is safe at any point. Arrow's I/O layer took its pool when pyarrow
     started and keeps mimalloc for its read buffers; local reads keep those to 1 MiB per column.
     """
