@@ -83,6 +83,7 @@ def _rendered_project(session: nox.Session, project: Path, extras: str) -> Path:
         "pip",
         "install",
         "--quiet",
+        "--reinstall-package=spiralkit",  # every build is 0.1.0: take this one, not uv's cached one
         "--python",
         str(venv),
         "-e",

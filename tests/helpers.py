@@ -51,7 +51,18 @@ def make_venv(project: Path, python: str, wheels: Path, extras: str = "[dev]") -
     env = {**os.environ, "UV_FIND_LINKS": str(wheels)}
     subprocess.run(["uv", "venv", "--quiet", "--python", python, str(venv)], check=True, env=env)
     subprocess.run(
-        ["uv", "pip", "install", "--quiet", "--python", str(venv), "-e", f"{project}{extras}"],
+        # Every build is 0.1.0: take this tree's, not a build uv cached earlier.
+        [
+            "uv",
+            "pip",
+            "install",
+            "--quiet",
+            "--reinstall-package=spiralkit",
+            "--python",
+            str(venv),
+            "-e",
+            f"{project}{extras}",
+        ],
         check=True,
         env=env,
     )

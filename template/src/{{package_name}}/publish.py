@@ -5,7 +5,7 @@ until the project has an S3 bucket, then `s3://<bucket>/published/<namespace>/`.
 """
 
 import pyarrow as pa
-from spiralkit import config, namespace
+from spiralkit.published import publish
 from spiralkit.tables import read_table, write_table
 
 from .evaluate import probabilities
@@ -27,10 +27,7 @@ def predict(model: object, cases: pa.Table, threshold: float) -> pa.Table:
 def main() -> None:
     predictions = predict(load_model(), read_table(RAW), params("evaluate")["threshold"])
     write_table(predictions, PREDICTIONS)
-    project = config.load()
-    run_namespace = namespace.resolve(project, params("publish")["namespace"] or None)
-    target = namespace.publish_uri(project, run_namespace, "predictions.parquet")
-    write_table(predictions, target)
+    target = publish(predictions, "predictions.parquet", params("publish")["namespace"] or None)
     print(f"published {predictions.num_rows} predictions to {target}")
 
 
