@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from helpers import render
+from helpers import ROOT, render
 
 WORKFLOWS = ("ci.yml", "deploy.yml")
 
@@ -94,3 +94,10 @@ def test_deploy_promotes_branch_runs_to_prod_behind_the_environment(workflows: P
     build = next(s for s in jobs["image"]["steps"] if "build-push-action" in s.get("uses", ""))
     assert build["with"]["target"] == "runtime"
     assert build["with"]["tags"].endswith(":${{ github.sha }}")
+
+
+def test_this_repositorys_own_ci_passes_the_same_checks() -> None:
+    own = str(ROOT / ".github" / "workflows" / "ci.yml")
+    check([tool("actionlint"), "-shellcheck", tool("shellcheck"), "-no-color", own])
+    assert "No findings" in check([tool("zizmor"), "--offline", "--persona", "auditor", "--no-progress", own])
+    check([tool("check-jsonschema"), "--builtin-schema", "vendor.github-workflows", own])
