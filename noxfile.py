@@ -39,7 +39,7 @@ def _wheelhouse(session: nox.Session) -> Path:
 @nox.session
 def tests(session: nox.Session) -> None:
     """Run the whole test suite: the template, the generated project's own gates, the library."""
-    session.install("-e", ".[lock]", "--group", "test")
+    session.install("-e", ".[lock]", "--group", "test", "--group", "bench")
     session.run("pytest", *session.posargs, env=_pyenv_versions())
 
 
