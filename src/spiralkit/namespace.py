@@ -34,6 +34,8 @@ def ci_branch(env: Mapping[str, str]) -> str | None:
 def default(config: ProjectConfig, env: Mapping[str, str] | None = None) -> str:
     """The namespace a run gets when none is asked for."""
     env = os.environ if env is None else env
+    if env.get("SPIRAL_NAMESPACE"):  # set by `spiral run` for the stages it runs
+        return env["SPIRAL_NAMESPACE"]
     branch = ci_branch(env)
     if branch is None:
         return f"user.{_clean(env.get('SPIRAL_USER') or getpass.getuser())}"
@@ -48,7 +50,6 @@ def resolve(config: ProjectConfig, requested: str | None = None, env: Mapping[st
     """
     env = os.environ if env is None else env
     name = requested or default(config, env)
-    kind, _, rest = name.partition(".")
     if name == PROD:
         if ci_branch(env) != config.production_branch:
             raise NamespaceError(
@@ -57,7 +58,13 @@ def resolve(config: ProjectConfig, requested: str | None = None, env: Mapping[st
                 f"run in your own namespace ({default(config, env)}) instead"
             )
         return name
-    if kind not in {"user", "test"} or not rest or _clean(rest) != rest:
+    return check(name)
+
+
+def check(name: str) -> str:
+    """``name`` if it is a well-formed namespace (reading any namespace is allowed); else a clear error."""
+    kind, _, rest = name.partition(".")
+    if name != PROD and (kind not in {"user", "test"} or not rest or _clean(rest) != rest):
         raise NamespaceError(
             f"namespace {name!r} is not valid: use 'user.<name>', 'test.<branch>' or 'prod' "
             "(names in lowercase letters, digits, '-' and '_')"

@@ -1,7 +1,7 @@
 """Running the DVC pipeline on AWS Batch: one job per stage, ``dependsOn`` mirroring DVC's graph.
 
-``plan`` reads the pipeline through DVC, ``settings`` checks each stage's ``meta.batch``, ``runcache``
-finds the stages already done, ``jobs`` builds the Batch requests, ``submit`` sends them, ``run``
-checks everything first and ties it together, ``job`` is what each job runs, ``progress``,
-``record`` and ``lookup`` follow a run afterwards, ``synthetic`` makes pipelines for benchmarks.
+``plan`` reads the pipeline through DVC, ``settings`` checks each stage's ``meta.batch``, ``jobs``
+builds the Batch requests, ``submit`` sends them, ``run`` checks everything first, records the run
+(:mod:`spiralkit.runs`) and ties it together, ``job`` is what each job runs, ``progress`` and
+``lookup`` follow a run afterwards, ``synthetic`` makes pipelines for benchmarks.
 """

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from spiralkit.batch.plan import StagePlan
 from spiralkit.batch.settings import BatchSettings
-from spiralkit.namespace import slug
+from spiralkit.namespace import PROD, slug
 
 # Retry only what says nothing about the stage's code: the host went away (Spot reclamation reads
 # "Host EC2 (instance i-...) terminated."), or the container could not be pulled or started. Anything
@@ -44,12 +44,17 @@ class Run:
     execution_role_arn: str
     region: str
     environment: Mapping[str, str] = field(default_factory=dict)
-    forced: frozenset[str] = frozenset()
 
 
-def command(stage: str, namespace: str, force: bool = False) -> list[str]:
+def command(stage: str, namespace: str, run_id: str) -> list[str]:
     """The container command of a stage's job; ``spiral job --help`` says what it runs."""
-    return ["spiral", "job", stage, "--namespace", namespace, *(["--force"] if force else [])]
+    return ["spiral", "job", stage, "--namespace", namespace, "--run", run_id]
+
+
+def definition_name(run: Run) -> str:
+    """Prod has a job definition of its own (``<project>-prod``), which only prod's CI role may use;
+    every other namespace shares ``<project>-dev``."""
+    return f"{run.project}-{'prod' if run.namespace == PROD else 'dev'}"
 
 
 def job_name(namespace: str, stage: str) -> str:
@@ -79,7 +84,7 @@ def retry_strategy(settings: BatchSettings) -> dict[str, object]:
 def job_definition(run: Run) -> dict[str, object]:
     """The run's one job definition: the image at the run's commit; resources come per job."""
     return {
-        "jobDefinitionName": f"{run.project}-runtime",
+        "jobDefinitionName": definition_name(run),
         "type": "container",
         "platformCapabilities": ["EC2"],
         "containerProperties": {
@@ -88,7 +93,10 @@ def job_definition(run: Run) -> dict[str, object]:
             "resourceRequirements": BatchSettings().resource_requirements(),
             "jobRoleArn": run.job_role_arn,
             "executionRoleArn": run.execution_role_arn,
-            "environment": [{"name": "AWS_DEFAULT_REGION", "value": run.region}],
+            "environment": [
+                {"name": "AWS_DEFAULT_REGION", "value": run.region},
+                {"name": "SPIRAL_COMMIT", "value": run.commit},
+            ],
         },
         "propagateTags": True,
         "tags": tags(run),
@@ -109,7 +117,7 @@ def submit_request(run: Run, stage: StagePlan, definition: str, depends_on: Sequ
         "jobDefinition": definition,
         "dependsOn": [{"jobId": job_id} for job_id in depends_on],
         "containerOverrides": {
-            "command": command(stage.name, run.namespace, stage.name in run.forced),
+            "command": command(stage.name, run.namespace, run.run_id),
             "resourceRequirements": settings.resource_requirements(),
             "environment": [{"name": k, "value": v} for k, v in sorted(run.environment.items())],
         },

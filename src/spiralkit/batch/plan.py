@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +30,8 @@ class StagePlan:
     name: str
     upstream: tuple[str, ...]
     settings: BatchSettings
+    per_namespace: bool = False  # meta.spiral.per_namespace: its result belongs to one namespace
+    environment: bool = True  # meta.spiral.environment: false when the packages cannot change its result
 
 
 @dataclass(frozen=True)
@@ -56,7 +58,7 @@ class Plan:
         skip = set(done)
         return Plan(
             tuple(
-                StagePlan(s.name, tuple(u for u in s.upstream if u not in skip), s.settings)
+                replace(s, upstream=tuple(u for u in s.upstream if u not in skip))
                 for s in self.stages
                 if s.name not in skip
             )
@@ -82,6 +84,7 @@ def from_dvc(root: Path, targets: Sequence[str], defaults: BatchSettings) -> Pla
                         name=stage.addressing,
                         upstream=tuple(sorted(names[id(up)] for up in graph.successors(stage) if id(up) in names)),
                         settings=_settings(stage.addressing, stage.meta, defaults),
+                        **_spiral_meta(stage.addressing, stage.meta),
                     )
                     for stage in ordered
                 )
@@ -100,3 +103,14 @@ def _settings(name: str, meta: Mapping[str, Any] | None, defaults: BatchSettings
     if not isinstance(meta, Mapping):
         raise PlanError(f"stage {name!r}: `meta` must be a mapping")
     return parse(meta.get("batch"), defaults, f"dvc.yaml stage {name!r} meta.batch")
+
+
+def _spiral_meta(name: str, meta: Mapping[str, Any] | None) -> dict[str, bool]:
+    """``meta.spiral``: how a stage's result is identified (see spiralkit.runs.dvcstage)."""
+    block = (meta or {}).get("spiral") or {}
+    if not isinstance(block, Mapping) or set(block) - {"per_namespace", "environment"}:
+        raise PlanError(f"dvc.yaml stage {name!r}: meta.spiral takes per_namespace and environment (true/false)")
+    values = {key: block[key] for key in ("per_namespace", "environment") if key in block}
+    if any(not isinstance(value, bool) for value in values.values()):
+        raise PlanError(f"dvc.yaml stage {name!r}: meta.spiral values must be true or false")
+    return values

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from spiralkit import aws
-from spiralkit.batch.record import RunRecord
+from spiralkit.runs.record import RunRecord
 
 LOG_GROUP = "/aws/batch/job"
 STATES = ("pending", "running", "succeeded", "failed")
@@ -104,7 +104,7 @@ def wait(
 
 def log_lines(record: RunRecord, stage: str, limit: int = 1000) -> list[str]:
     """The CloudWatch log of ``stage``'s job in ``record`` (the last ``limit`` events)."""
-    from spiralkit.batch.record import RunNotFound
+    from spiralkit.runs.record import RunNotFound
 
     if stage not in record.jobs:
         raise RunNotFound(f"run {record.run_id} has no stage {stage!r}; its stages: {', '.join(record.jobs)}")

@@ -6,24 +6,24 @@ its ``meta.batch`` settings, a clean commit, AWS credentials, the job queue and 
 
 from __future__ import annotations
 
-import getpass
 import os
 import subprocess
-import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
-from secrets import token_hex
+from dataclasses import dataclass, replace
 from typing import Any
 
 from botocore.exceptions import ClientError
 
 from spiralkit import aws, namespace
-from spiralkit.batch import jobs, record, runcache, submit
+from spiralkit.batch import jobs, submit
 from spiralkit.batch import plan as plans
 from spiralkit.batch.jobs import MAX_DEPENDS_ON, Run
 from spiralkit.batch.settings import BatchSettings, parse
 from spiralkit.config import ProjectConfig
 from spiralkit.errors import ConfigError, SpiralError
+from spiralkit.runs import begin, environment, last_run
+from spiralkit.runs import record as records
+from spiralkit.runs.record import RunRecord
 
 # The submitter's CI context travels to the jobs, so stages that check the namespace (publish)
 # accept `prod` there too. It is a guard against accidents: IAM is what enforces it, since only
@@ -39,11 +39,15 @@ class PreflightError(SpiralError):
 
 @dataclass(frozen=True)
 class Prepared:
-    """A checked run: the jobs to submit, and the stages the remote run-cache already has."""
+    """A checked run: its record (with the stages an earlier run made), and the jobs to submit."""
 
     plan: plans.Plan
     run: Run
-    cached: tuple[str, ...] = ()
+    record: RunRecord
+
+    @property
+    def reused(self) -> tuple[str, ...]:
+        return tuple(self.record.reused)
 
 
 def defaults(project: ProjectConfig) -> BatchSettings:
@@ -72,8 +76,9 @@ def prepare(
     requested: str | None,
     env: Mapping[str, str] | None = None,
     force: Sequence[str] = (),
+    overrides: Mapping[str, Any] | None = None,
 ) -> Prepared:
-    """Everything a submission needs, checked; raises before any job exists."""
+    """Everything a submission needs, checked; raises before any job exists or any record is written."""
     env = os.environ if env is None else env
     name = namespace.resolve(project, requested, env)
     plan = plan_for(project, targets, force)
@@ -83,43 +88,63 @@ def prepare(
             "set them to the outputs of `spiral infra deploy`"
         )
     commit = _clean_commit(project)
+    locked = environment.locked(project.root)
+    if locked is None:
+        raise PreflightError(
+            "no conda-lock.yml: the jobs' image installs the lock, and the lock names the environment of "
+            "every result. Run `spiral lock` and commit conda-lock.yml, or push and let the lock workflow do it"
+        )
     account = aws.client("sts", project.region).get_caller_identity()["Account"]
     image = _check_image(project, account, commit)
     role = "batch-job-prod" if name == namespace.PROD else "batch-job"
     arn = f"arn:aws:iam::{account}:role/{project.project}"
+    record = begin.create(
+        project,
+        plan,
+        namespace=name,
+        on="batch",
+        commit=commit,
+        environment_id=locked,
+        overrides=overrides or {},
+        forced=force,
+        image=image,
+        queue=project.job_queue,
+        env=env,
+    )
     run = Run(
-        run_id=f"{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}-{commit[:8]}-{token_hex(2)}",
+        run_id=record.run_id,
         project=project.project,
         namespace=name,
         commit=commit,
-        user=env.get("GITHUB_ACTOR") or env.get("SPIRAL_USER") or getpass.getuser(),
+        user=record.user,
         queue=project.job_queue,
         image=image,
         job_role_arn=f"{arn}-{role}",
         execution_role_arn=f"{arn}-batch-execution",
         region=project.region,
         environment={key: env[key] for key in CI_CONTEXT if env.get(key)},
-        forced=frozenset(force),
     )
     _check_queues(project, {jobs.queue(run, stage.settings) for stage in plan.stages})
-    done = runcache.cached(project.root, plan, name, rerun=force)
-    return Prepared(plan.without(done), run, tuple(done))
+    record = begin.with_reused(project.root, records.store_for(project), record)
+    return Prepared(plan.without(record.reused), run, record)
 
 
-def launch(prepared: Prepared, project: ProjectConfig, echo: Callable[[str], None] = print) -> record.RunRecord:
-    """Submit a prepared run and save its record."""
-    run = prepared.run
-    if prepared.cached:
-        echo(f"in the run-cache already, not submitted: {', '.join(prepared.cached)}")
+def launch(prepared: Prepared, project: ProjectConfig, echo: Callable[[str], None] = print) -> RunRecord:
+    """Write the run's record, submit its jobs, and record their ids."""
+    run, store = prepared.run, records.store_for(project)
+    if prepared.reused:
+        echo(f"made by an earlier run, not submitted: {', '.join(prepared.reused)}")
+    records.save(store, prepared.record)
     ids: dict[str, str] = {}
     if prepared.plan.stages:
         batch = aws.client("batch", project.region)
         definition = submit.register_definition(run, batch)
         ids = submit.submit_plan(prepared.plan, run, definition, batch)
-    result = record.RunRecord(run.run_id, run.namespace, run.commit, run.region, run.queue, ids)
-    record.save(project.root, result)
+    records.save_jobs(store, prepared.record, ids)
+    records.finish(store, prepared.record)
+    last_run.remember(project.root, prepared.record)
     echo(f"run {run.run_id}: {len(ids)} job(s) in {run.namespace} on {run.queue} (image {run.image})")
-    return result
+    return replace(prepared.record, jobs=ids)
 
 
 def _clean_commit(project: ProjectConfig) -> str:
@@ -152,10 +177,12 @@ def _check_queues(project: ProjectConfig, names: set[str]) -> None:
 def _check_image(project: ProjectConfig, account: str, commit: str) -> str:
     ecr: Any = aws.client("ecr", project.region)
     try:
-        ecr.describe_images(repositoryName=project.ecr_repository, imageIds=[{"imageTag": commit}])
+        found = ecr.describe_images(repositoryName=project.ecr_repository, imageIds=[{"imageTag": commit}])
     except ClientError as error:
         raise PreflightError(
             f"no image {project.ecr_repository}:{commit[:12]} in ECR ({error.response['Error']['Code']}): "
             "push the commit: deploy.yml builds and pushes its image"
         ) from error
-    return f"{account}.dkr.ecr.{project.region}.amazonaws.com/{project.ecr_repository}:{commit}"
+    # By digest: a tag can be moved, a digest names exactly the bytes that were built from the commit.
+    digest = found["imageDetails"][0]["imageDigest"]
+    return f"{account}.dkr.ecr.{project.region}.amazonaws.com/{project.ecr_repository}@{digest}"

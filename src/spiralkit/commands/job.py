@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from spiralkit import config
 from spiralkit.batch import job
 
 
@@ -17,10 +18,10 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("stage", help="the DVC stage, as `dvc stage list` names it (e.g. train@lr)")
     parser.add_argument("--namespace", required=True, help="the run's namespace")
-    parser.add_argument("--force", action="store_true", help="rerun the stage even if cached")
+    parser.add_argument("--run", required=True, metavar="RUN", help="the run's id, as `spiral run` recorded it")
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    job.run_stage(args.stage, args.namespace, args.force)
+    job.run_stage(config.load(), args.stage, args.namespace, args.run)
     return 0

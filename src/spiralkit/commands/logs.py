@@ -18,7 +18,7 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    found = lookup.load_or_find(config.load(), args.run_id, args.namespace)
+    found = lookup.load(config.load(), args.run_id, args.namespace)
     for line in progress.log_lines(found, args.stage):
         print(line)
     return 0

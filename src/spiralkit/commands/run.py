@@ -6,9 +6,10 @@ import argparse
 from typing import Any
 
 from spiralkit import config, namespace
-from spiralkit.batch import job, progress
+from spiralkit.batch import progress
 from spiralkit.batch import run as runs
 from spiralkit.errors import SpiralError
+from spiralkit.runs import begin, local
 
 
 class RunFailed(SpiralError):
@@ -42,7 +43,11 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument(
         "--force", action="append", default=[], metavar="STAGE",
-        help="rerun STAGE even if the run-cache has it (new data behind the same inputs)",
+        help="rerun STAGE even if an earlier run made it (a stage that is not deterministic)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--set", action="append", default=[], metavar="SECTION.KEY=VALUE", dest="overrides",
+        help="set a param for this run only, on Batch (e.g. ingest.snapshot=2026-12-01); recorded in the run",
     )  # fmt: skip
     parser.set_defaults(handler=run)
 
@@ -50,13 +55,16 @@ def register(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     project = config.load()
     if args.on == "local":
+        if args.overrides:
+            raise SpiralError(
+                "--set is for Batch runs, whose jobs each get a copy of the commit; here, edit params.yaml "
+                "or try a value with `dvc exp run -S section.key=value`"
+            )
         name = namespace.resolve(project, args.namespace)
-        plan = runs.plan_for(project, args.stages, args.force)
-        for index, stage in enumerate(plan.names(), 1):
-            print(f"[{index}/{len(plan.stages)}] {stage} in {name}")
-            job.run_stage(stage, name, stage in args.force)
+        local.run(project, runs.plan_for(project, args.stages, args.force), name, args.force)
         return 0
-    prepared = runs.prepare(project, args.stages, args.namespace, force=args.force)
+    overrides = begin.parse_overrides(args.overrides, project.root)
+    prepared = runs.prepare(project, args.stages, args.namespace, force=args.force, overrides=overrides)
     record = runs.launch(prepared, project)
     if args.wait:
         report(progress.wait(record))

@@ -1,4 +1,4 @@
-"""``spiral status``: the state of each stage of a Batch run (the latest one from here by default)."""
+"""``spiral status``: the state of each stage of a run (the last one started here by default)."""
 
 from __future__ import annotations
 
@@ -8,24 +8,39 @@ from typing import Any
 from spiralkit import config
 from spiralkit.batch import lookup, progress
 from spiralkit.commands.run import report
+from spiralkit.runs import record as records
 
 
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser("status", help=__doc__.split(": ", 1)[1])
     parser.add_argument("run_id", nargs="?", metavar="RUN", help="a run id that `spiral run` printed")
     parser.add_argument("--wait", action="store_true", help="follow the run until it ends")
-    parser.add_argument("--namespace", help="where to look for a run this checkout did not submit (default: yours)")
+    parser.add_argument("--namespace", help="the run's namespace (default: the last run started here, else yours)")
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    found = lookup.load_or_find(config.load(), args.run_id, args.namespace)
-    if args.wait:
-        states = progress.wait(found)
-    else:
-        states = progress.describe(found)
+    project = config.load()
+    found = lookup.load(project, args.run_id, args.namespace)
+    done = records.stages(records.store_for(project), found)
+    header = f"{found.run_id} ({found.namespace}, {found.on}, {found.commit[:8]}, {found.user} from {found.origin})"
+    if not found.jobs:  # a local run, or a Batch run whose every stage an earlier run made
+        for name in found.names():
+            stage = done.get(name)
+            print(f"  {name:<32} {stage['status'] if stage else 'not recorded':<12} {_seconds(stage)}")
+        print(f"{header}: {len(done)} of {len(found.stages)} stage(s) recorded")
+        return 0
+    states = progress.wait(found) if args.wait else progress.describe(found)
+    if not args.wait:
         for state in states:
-            print(f"  {state.stage:<32} {state.state:<10} {state.job_id}")
-        print(f"{found.run_id} ({found.namespace}, {found.commit[:8]}): {progress.summary(states)}")
+            how = done[state.stage]["status"] if state.stage in done else ""
+            print(f"  {state.stage:<32} {state.state:<10} {how:<7} {state.job_id}")
+        for name in found.reused:
+            print(f"  {name:<32} {'reused':<10} from run {found.reused[name]['from_run']}")
+        print(f"{header}: {progress.summary(states)}")
     report(states)
     return 0
+
+
+def _seconds(stage: dict[str, Any] | None) -> str:
+    return f"{stage['seconds']:.1f} s" if stage else ""

@@ -27,7 +27,7 @@ def predict(model: object, cases: pa.Table, threshold: float) -> pa.Table:
 def main() -> None:
     predictions = predict(load_model(), read_table(RAW), params("evaluate")["threshold"])
     write_table(predictions, PREDICTIONS)
-    target = publish(predictions, "predictions.parquet", params("publish")["namespace"] or None)
+    target = publish(predictions, "predictions.parquet")  # into this run's namespace
     print(f"published {predictions.num_rows} predictions to {target}")
 
 

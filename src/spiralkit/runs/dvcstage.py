@@ -1,0 +1,274 @@
+"""The one place spiralkit uses DVC's internals: stage keys, dvc.lock entries, and objects by hash.
+
+**A stage's identity** is DVC's run-cache key (its command, its dependencies' hashes and its params,
+``dvc.stage.cache``), plus the environment that runs it, plus the namespace for a stage whose result
+belongs to one namespace (``meta: {spiral: {per_namespace: true}}``, e.g. a stage that publishes).
+A stage whose result does not depend on the packages opts out of the environment with
+``meta: {spiral: {environment: false}}``.
+
+**Objects move by hash, and are checked.** A stage's outputs go to the DVC remote under their md5
+(``files/md5/ab/cdef...``, DVC's own layout, so ``dvc pull`` finds them too), and a job restores
+exactly the hashes its upstream stages recorded in this run: nothing is chosen among run-cache
+entries, and every byte downloaded is hashed again before it is used, so an object replaced in the
+remote is refused rather than run.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from spiralkit.errors import SpiralError
+
+_CHUNK = 1 << 20
+
+
+class ObjectError(SpiralError):
+    """An output's object is missing from the DVC remote, or its bytes do not match its hash."""
+
+    exit_code = 9
+
+
+def identity(dvc_key: str, environment: str | None, namespace: str | None) -> str:
+    """The spiral key of a stage result: DVC's key, the environment (unless opted out), the namespace
+    (for per-namespace stages)."""
+    text = json.dumps({"dvc": dvc_key, "environment": environment, "namespace": namespace}, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def md5_file(path: Path) -> str:
+    digest = hashlib.md5(usedforsecurity=False)
+    with path.open("rb") as handle:
+        while chunk := handle.read(_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+@contextlib.contextmanager
+def opened(root: Path) -> Iterator[Any]:
+    """DVC's ``Repo`` for ``root``, opened from the root so stage names resolve as ``dvc repro``'s."""
+    from dvc.repo import Repo
+
+    with contextlib.chdir(root), Repo(str(root)) as repo:
+        yield repo
+
+
+def stage_meta(repo: Any, name: str) -> dict[str, Any]:
+    """The ``meta.spiral`` block of stage ``name`` (empty if absent)."""
+    meta = _stage(repo, name).meta or {}
+    spiral = meta.get("spiral", {}) if isinstance(meta, Mapping) else {}
+    return dict(spiral) if isinstance(spiral, Mapping) else {}
+
+
+def dvc_key(
+    repo: Any, name: str, upstream: Mapping[str, Mapping[str, Any]], overrides: Mapping[str, Any]
+) -> str | None:
+    """DVC's run-cache key of stage ``name``, or None for a stage DVC never caches.
+
+    ``upstream`` maps output paths to their dvc.lock entries (as this run's upstream stages recorded
+    them); every other dependency is hashed as it is on disk. ``overrides`` are ``section.key`` params
+    as the run sets them.
+    """
+    from dvc.dependency import ParamsDependency
+    from dvc.stage.cache import _get_cache_hash
+    from dvc.stage.serialize import to_single_stage_lockfile
+    from dvc_data.hashfile.hash_info import HashInfo
+    from dvc_data.hashfile.meta import Meta
+
+    stage = _stage(repo, name)
+    if stage.always_changed or not (stage.cmd and stage.deps and stage.outs):
+        return None
+    if any(out.persist or not out.is_in_repo or out.protocol != "local" for out in stage.outs):
+        return None
+    for dep in stage.deps:
+        if isinstance(dep, ParamsDependency):
+            dep.save()
+            dep.hash_info = HashInfo(dep.hash_info.name, _overridden(dep.hash_info.value, overrides))
+        elif dep.def_path in upstream:
+            out = upstream[dep.def_path]
+            dep.hash_info = HashInfo("md5", out["md5"])
+            dep.meta = Meta(size=out.get("size"), nfiles=out.get("nfiles"))
+        elif dep.protocol == "local" and dep.exists:
+            dep.save()
+        else:
+            return None
+    return str(_get_cache_hash(to_single_stage_lockfile(stage), key=True))
+
+
+def _stage(repo: Any, name: str) -> Any:
+    from dvc.exceptions import DvcException
+
+    try:
+        (stage,) = repo.stage.collect(name)
+    except (DvcException, ValueError) as error:
+        raise SpiralError(f"no single stage {name!r} in this pipeline: {error}") from error
+    return stage
+
+
+def _overridden(values: Any, overrides: Mapping[str, Any]) -> Any:
+    """Params values as a run sees them: each ``a.b.c`` override set inside whichever listed param holds it."""
+    if not isinstance(values, dict) or not overrides:
+        return values
+    result = json.loads(json.dumps(values))
+    for dotted, value in overrides.items():
+        for listed in list(result):
+            if dotted == listed:
+                result[listed] = value
+            elif dotted.startswith(listed + ".") and isinstance(result[listed], dict):
+                set_dotted(result[listed], dotted[len(listed) + 1 :], value)
+    return result
+
+
+def set_dotted(node: dict[str, Any], dotted: str, value: Any) -> None:
+    """``node["a"]["b"] = value`` for ``dotted`` ``"a.b"``, making the parents it lacks."""
+    *parents, last = dotted.split(".")
+    for part in parents:
+        node = node.setdefault(part, {})
+    node[last] = value
+
+
+def apply_overrides(root: Path, overrides: Mapping[str, Any]) -> None:
+    """Set ``section.key`` params in ``root``'s params.yaml (a job's own copy of the commit)."""
+    from dvc.utils.serialize import modify_yaml
+
+    if not overrides:
+        return
+    with modify_yaml(str(root / "params.yaml")) as data:
+        for dotted, value in overrides.items():
+            set_dotted(data, dotted, value)
+
+
+def lock_entry(root: Path, name: str) -> dict[str, Any]:
+    """Stage ``name``'s entry in ``root/dvc.lock``, as the last ``dvc repro`` of it wrote it."""
+    path = root / "dvc.lock"
+    stages = (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("stages", {}) if path.is_file() else {}
+    if name not in stages:
+        raise SpiralError(f"dvc.lock has no entry for stage {name!r} after it ran")
+    return dict(stages[name])
+
+
+def write_lock_entries(root: Path, entries: Mapping[str, Mapping[str, Any]], order: list[str]) -> None:
+    """Put ``entries`` into ``root/dvc.lock``, stages in pipeline ``order``, keeping the others."""
+    path = root / "dvc.lock"
+    current = (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("stages", {}) if path.is_file() else {}
+    merged = {**current, **entries}
+    ranked = {name: index for index, name in enumerate(order)}
+    stages = dict(sorted(merged.items(), key=lambda item: ranked.get(item[0], len(order))))
+    _replace(path, yaml.safe_dump({"schema": "2.0", "stages": stages}, sort_keys=False).encode())
+
+
+def remote(repo: Any) -> Any:
+    """The default DVC remote's object store (``files/md5``)."""
+    from dvc.config import NoRemoteError, RemoteConfigError
+
+    try:
+        return repo.cloud.get_remote_odb(None, "spiral", hash_name="md5")
+    except (NoRemoteError, RemoteConfigError) as error:
+        raise ObjectError(
+            f"{error}: runs hand their outputs on through the DVC remote; set one "
+            "(`dvc remote add -d storage s3://<bucket>/dvc`)"
+        ) from error
+
+
+def in_remote(repo: Any, outs: list[Mapping[str, Any]]) -> bool:
+    """Whether the remote holds the top object of every output in ``outs`` (one request each)."""
+    odb = remote(repo)
+    return all(odb.fs.exists(odb.oid_to_path(_oid(out))) for out in outs)
+
+
+def push(repo: Any, root: Path, out: Mapping[str, Any]) -> int:
+    """Upload the objects of output ``out`` (a dvc.lock ``outs`` item) from the workspace; returns how many."""
+    odb = remote(repo)
+    oid = _oid(out)
+    local = root / str(out["path"])
+    if not oid.endswith(".dir"):
+        return _upload(odb, local, oid)
+    manifest = Path(repo.cache.local.oid_to_path(oid))
+    if not manifest.is_file():
+        raise ObjectError(
+            f"{out['path']}: directory listing {oid} is not in the local DVC cache; give it `cache: true`"
+        )
+    count = 0
+    for item in json.loads(manifest.read_bytes()):
+        count += _upload(odb, local / item["relpath"], item["md5"])
+    return count + _upload(odb, manifest, oid)
+
+
+def fetch(repo: Any, root: Path, out: Mapping[str, Any]) -> None:
+    """Put output ``out`` in the workspace from the remote, unless it is there with the right hash.
+
+    Every downloaded byte is hashed before it is moved into place.
+    """
+    oid = _oid(out)
+    local = root / str(out["path"])
+    if not oid.endswith(".dir"):
+        if not (local.is_file() and md5_file(local) == oid):
+            _download(remote(repo), oid, local, str(out["path"]))
+        return
+    odb = remote(repo)
+    with tempfile.TemporaryDirectory(dir=root) as scratch:
+        listing = Path(scratch) / "listing"
+        _download(odb, oid, listing, str(out["path"]))
+        items = json.loads(listing.read_bytes())
+        staged = Path(scratch) / "tree"
+        for item in items:
+            _download(odb, item["md5"], staged / item["relpath"], f"{out['path']}/{item['relpath']}")
+        if local.exists():
+            shutil.rmtree(local) if local.is_dir() else local.unlink()
+        local.parent.mkdir(parents=True, exist_ok=True)
+        staged.mkdir(exist_ok=True)
+        os.replace(staged, local)
+
+
+def _oid(out: Mapping[str, Any]) -> str:
+    if out.get("hash") != "md5" or not out.get("md5"):
+        raise ObjectError(f"{out.get('path')}: no DVC 3 md5 in its lock entry; run `dvc repro` with DVC 3 first")
+    return str(out["md5"])
+
+
+def _upload(odb: Any, local: Path, oid: str) -> int:
+    path = odb.oid_to_path(oid)
+    if odb.fs.exists(path):
+        return 0
+    odb.fs.makedirs(odb.fs.parent(path), exist_ok=True)
+    odb.fs.put_file(str(local), path)
+    return 1
+
+
+def _download(odb: Any, oid: str, local: Path, label: str) -> None:
+    local.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=local.parent, prefix=".spiral-")
+    os.close(handle)
+    try:
+        try:
+            odb.fs.get_file(odb.oid_to_path(oid), temporary)
+        except FileNotFoundError as error:
+            raise ObjectError(
+                f"{label}: object {oid} is not in the DVC remote (was its stage's job pushed?)"
+            ) from error
+        expected = oid.removesuffix(".dir")
+        if (found := md5_file(Path(temporary))) != expected:
+            raise ObjectError(
+                f"{label}: the remote's object {oid} has md5 {found}: it was replaced after it was pushed; "
+                "refusing to use it (rerun the stage that produced it with --force)"
+            )
+        os.replace(temporary, local)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temporary)
+
+
+def _replace(path: Path, body: bytes) -> None:
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".spiral-")
+    with os.fdopen(handle, "wb") as out:
+        out.write(body)
+    os.replace(temporary, path)

@@ -1,0 +1,235 @@
+"""The layout of run records, and reading them back.
+
+Under the store's root (``s3://<bucket>/spiral`` or ``.spiral/`` without a bucket)::
+
+    runs/<namespace>/<run id>/run.json            what the run is: commit, environment, params, plan
+    runs/<namespace>/<run id>/jobs.json           Batch only: each stage's job id
+    runs/<namespace>/<run id>/stages/<stage>.json each stage as it finished: its dvc.lock entry,
+                                                  ran or reused, timings, resources
+    runs/<namespace>/<run id>/dvc.lock            the run's complete dvc.lock, once every stage is in
+    index/<namespace>/<key>.json                  the first result of a stage identity (see dvcstage)
+
+Every file is written once. Run ids start with the UTC time, so the newest run sorts last.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass, field
+from secrets import token_hex
+from typing import Any
+from urllib.parse import quote
+
+import yaml
+
+from spiralkit.config import ProjectConfig
+from spiralkit.runs.store import RecordError, RecordExists, Store
+
+LOCK_SCHEMA = "2.0"
+
+
+class RunNotFound(RecordError):
+    """No record of the run asked for."""
+
+
+@dataclass(frozen=True)
+class StagePlan:
+    """A stage as the run planned it: its name, the stages it reads from, its Batch settings."""
+
+    name: str
+    upstream: tuple[str, ...] = ()
+    per_namespace: bool = False
+    environment: bool = True
+    resources: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """What a run is, written before its first stage runs."""
+
+    run_id: str
+    namespace: str
+    project: str
+    commit: str
+    on: str  # local | batch
+    user: str
+    origin: str  # laptop | workstation | ci | batch
+    host: str
+    started: str
+    environment: str
+    pipeline: str  # sha256 of dvc.yaml and params.yaml as committed: a job checks its copy against it
+    params: Mapping[str, Any]
+    overrides: Mapping[str, Any]
+    forced: tuple[str, ...]
+    stages: tuple[StagePlan, ...]
+    reused: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # stage -> its stage record
+    image: str = ""
+    region: str = ""
+    queue: str = ""
+    jobs: Mapping[str, str] = field(default_factory=dict)  # Batch: stage -> job id (from jobs.json)
+
+    def plan(self, name: str) -> StagePlan:
+        for stage in self.stages:
+            if stage.name == name:
+                return stage
+        raise RecordError(f"run {self.run_id} has no stage {name!r}; its stages: {', '.join(self.names())}")
+
+    def names(self) -> list[str]:
+        return [stage.name for stage in self.stages]
+
+    def upstream_closure(self, name: str) -> list[str]:
+        """Every stage ``name`` reads from, directly or not, in plan order."""
+        wanted: set[str] = set()
+        todo = list(self.plan(name).upstream)
+        while todo:
+            if (up := todo.pop()) not in wanted:
+                wanted.add(up)
+                todo.extend(self.plan(up).upstream)
+        return [stage for stage in self.names() if stage in wanted]
+
+
+def new_run_id(commit: str) -> str:
+    """``20261201T101500Z-1a2b3c4d-9f3e``: sorts by time; the commit and 16 random bits make it unique."""
+    return f"{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}-{(commit or 'nocommit')[:8]}-{token_hex(2)}"
+
+
+def now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+
+def store_for(project: ProjectConfig) -> Store:
+    """Records live beside the DVC remote: in the bucket, else in the project's git-ignored .spiral/."""
+    if project.bucket:
+        return Store(f"s3://{project.bucket}/spiral", project.region)
+    return Store(str(project.root / ".spiral"))
+
+
+def _run_key(namespace: str, run_id: str, name: str) -> str:
+    return f"runs/{namespace}/{run_id}/{name}"
+
+
+def stage_file(stage: str) -> str:
+    return f"stages/{quote(stage, safe='@')}.json"
+
+
+def _dump(data: Any) -> bytes:
+    return (json.dumps(data, indent=1, sort_keys=True, default=list) + "\n").encode()
+
+
+def _load_json(store: Store, key: str, what: str) -> Any:
+    body = store.read(key)
+    if body is None:
+        raise RecordError(f"{store.uri(key)} not found: {what}")
+    try:
+        return json.loads(body)
+    except ValueError as error:
+        raise RecordError(f"{store.uri(key)} is not a complete record ({error}): {what}") from error
+
+
+def save(store: Store, record: RunRecord) -> None:
+    data = asdict(record)
+    data.pop("jobs")
+    store.create(_run_key(record.namespace, record.run_id, "run.json"), _dump(data))
+
+
+def save_jobs(store: Store, record: RunRecord, jobs: Mapping[str, str]) -> None:
+    store.create(_run_key(record.namespace, record.run_id, "jobs.json"), _dump(dict(jobs)))
+
+
+def load(store: Store, namespace: str, run_id: str | None = None) -> RunRecord:
+    """The record of ``run_id`` in ``namespace``, or of the namespace's latest run."""
+    if run_id is None:
+        runs = store.folders(f"runs/{namespace}")
+        if not runs:
+            raise RunNotFound(f"no run in {namespace} yet, in {store.uri('runs/' + namespace)}")
+        run_id = runs[-1]
+    data = _load_json(store, _run_key(namespace, run_id, "run.json"), f"no run {run_id!r} in {namespace}")
+    try:
+        data["stages"] = tuple(StagePlan(**{**stage, "upstream": tuple(stage["upstream"])}) for stage in data["stages"])
+        data["forced"] = tuple(data["forced"])
+        jobs = store.read(_run_key(namespace, run_id, "jobs.json"))
+        record = RunRecord(**data, jobs=json.loads(jobs) if jobs else {})
+    except (KeyError, TypeError, ValueError) as error:
+        raise RecordError(
+            f"{store.uri(_run_key(namespace, run_id, 'run.json'))} is not a run record: {error}"
+        ) from error
+    if record.namespace != namespace or record.run_id != run_id:
+        raise RecordError(f"{store.uri(_run_key(namespace, run_id, 'run.json'))} names another run")
+    return record
+
+
+def save_stage(store: Store, record: RunRecord, stage: Mapping[str, Any]) -> None:
+    store.create(_run_key(record.namespace, record.run_id, stage_file(str(stage["stage"]))), _dump(dict(stage)))
+
+
+def load_stage(store: Store, record: RunRecord, stage: str) -> dict[str, Any] | None:
+    """The record of ``stage`` in this run: reused at planning, or written by the stage's job; None if neither."""
+    if stage in record.reused:
+        return dict(record.reused[stage])
+    key = _run_key(record.namespace, record.run_id, stage_file(stage))
+    if store.read(key) is None:
+        return None
+    found = _load_json(store, key, f"stage {stage}")
+    if not isinstance(found, dict) or found.get("stage") != stage or found.get("run_id") != record.run_id:
+        raise RecordError(f"{store.uri(key)} is not stage {stage!r} of run {record.run_id}")
+    return found
+
+
+def stages(store: Store, record: RunRecord) -> dict[str, dict[str, Any]]:
+    """Every stage record of the run there is so far, in plan order."""
+    folder = _run_key(record.namespace, record.run_id, "")
+    listed = {key.removeprefix(folder) for key in store.list(folder + "stages/")}
+    found = {}
+    for name in record.names():
+        recorded = name in record.reused or stage_file(name) in listed
+        if recorded and (stage := load_stage(store, record, name)) is not None:
+            found[name] = stage
+    return found
+
+
+def lock_text(entries: Iterable[tuple[str, Mapping[str, Any]]]) -> str:
+    """A dvc.lock holding ``entries`` (stage name, lock entry), as DVC writes it."""
+    return yaml.safe_dump({"schema": LOCK_SCHEMA, "stages": dict(entries)}, sort_keys=False)
+
+
+def finish(store: Store, record: RunRecord) -> bool:
+    """Write the run's dvc.lock once every stage is recorded; True if this call wrote it."""
+    done = stages(store, record)
+    if len(done) < len(record.stages):
+        return False
+    text = lock_text((name, done[name]["entry"]) for name in record.names())
+    try:
+        store.create(_run_key(record.namespace, record.run_id, "dvc.lock"), text.encode())
+    except RecordExists:
+        return False
+    return True
+
+
+def lock(store: Store, record: RunRecord) -> str:
+    """The run's complete dvc.lock; refused while stages are missing."""
+    body = store.read(_run_key(record.namespace, record.run_id, "dvc.lock"))
+    if body is not None:
+        return body.decode()
+    missing = [name for name in record.names() if name not in stages(store, record)]
+    raise RecordError(f"run {record.run_id} is not complete: no record of {', '.join(missing)}")
+
+
+def index_lookup(store: Store, namespaces: Iterable[str], key: str) -> dict[str, Any] | None:
+    """The first result recorded for stage identity ``key``, searching ``namespaces`` in order."""
+    for namespace in namespaces:
+        body = store.read(f"index/{namespace}/{key}.json")
+        if body is not None:
+            try:
+                return dict(json.loads(body))
+            except ValueError:
+                continue  # a damaged index entry is a miss: the stage runs again
+    return None
+
+
+def index_add(store: Store, namespace: str, key: str, stage: Mapping[str, Any]) -> None:
+    """Record ``stage`` as the result of ``key`` unless an earlier run got there first."""
+    with contextlib.suppress(RecordExists):
+        store.create(f"index/{namespace}/{key}.json", _dump(dict(stage)))

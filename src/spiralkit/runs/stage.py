@@ -1,0 +1,132 @@
+"""One stage of a run, the same way everywhere: in a Batch job, on a workstation, on a laptop.
+
+1. Its upstream stages' outputs are put in place by the hashes *this run* recorded for them (fetched
+   from the DVC remote and hashed again when they are not already here). A stage whose upstream has
+   no record fails at once: it is never recomputed from whatever a cache holds.
+2. Its identity (see :mod:`~spiralkit.runs.dvcstage`) is looked up in the index of results; a hit
+   from a namespace this one trusts (its own, and prod's) is reused by hash. Otherwise, or when the
+   run forces the stage, ``dvc repro --single-item --force`` runs it exactly once.
+3. Its dvc.lock entry, objects and record are written: the objects to the DVC remote, the record
+   once, and the run's complete dvc.lock by whichever stage finishes last.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from spiralkit import namespace as namespaces
+from spiralkit.errors import SpiralError
+from spiralkit.runs import dvcstage
+from spiralkit.runs import record as records
+from spiralkit.runs.store import RecordError, Store
+
+
+class StageFailed(SpiralError):
+    """The stage's own command failed: its output above says why."""
+
+    exit_code = 7
+
+
+@dataclass(frozen=True)
+class StageRun:
+    """Where one stage of ``record`` runs: the project copy at ``root``, records in ``store``."""
+
+    root: Path
+    store: Store
+    record: records.RunRecord
+    echo: Callable[[str], None] = print
+
+
+def trusted(namespace: str) -> list[str]:
+    """Whose results a namespace reuses: its own, then prod's. Prod trusts only its own."""
+    return [namespace] if namespace == namespaces.PROD else [namespace, namespaces.PROD]
+
+
+def key(run: StageRun, repo: Any, name: str, upstream_outs: dict[str, Any]) -> str | None:
+    """The identity of stage ``name``'s result in this run, or None for a stage DVC never caches."""
+    plan = run.record.plan(name)
+    dvc_key = dvcstage.dvc_key(repo, name, upstream_outs, run.record.overrides)
+    if dvc_key is None:
+        return None
+    return dvcstage.identity(
+        dvc_key,
+        run.record.environment if plan.environment else None,
+        run.record.namespace if plan.per_namespace else None,
+    )
+
+
+def execute(run: StageRun, name: str) -> dict[str, Any]:
+    """Run (or reuse) stage ``name`` of the run and record it; returns its stage record."""
+    record, started = run.record, time.time()
+    upstream = _upstream(run, name)
+    outs = {out["path"]: out for stage in upstream.values() for out in stage["entry"].get("outs", [])}
+    with dvcstage.opened(run.root) as repo:
+        for out in outs.values():
+            dvcstage.fetch(repo, run.root, out)
+        identity = key(run, repo, name, outs)
+        hit = None
+        if identity is not None and name not in record.forced:
+            hit = records.index_lookup(run.store, trusted(record.namespace), identity)
+        if hit is not None:
+            for out in hit["entry"].get("outs", []):
+                dvcstage.fetch(repo, run.root, out)
+    entries = {up: stage["entry"] for up, stage in upstream.items()}
+    if hit is not None:
+        run.echo(f"spiral: {name}: reusing the result of run {hit['run_id']} (same code, inputs, params, environment)")
+        dvcstage.write_lock_entries(run.root, {**entries, name: hit["entry"]}, record.names())
+        entry, status, origin = hit["entry"], "reused", hit["run_id"]
+    else:
+        dvcstage.write_lock_entries(run.root, entries, record.names())
+        _repro(run, name)
+        entry, status, origin = dvcstage.lock_entry(run.root, name), "ran", record.run_id
+        with dvcstage.opened(run.root) as repo:
+            pushed = sum(dvcstage.push(repo, run.root, out) for out in entry.get("outs", []))
+        run.echo(f"spiral: {name}: pushed {pushed} object(s)")
+    result = {
+        "stage": name,
+        "run_id": record.run_id,
+        "status": status,
+        "from_run": origin,
+        "key": identity,
+        "entry": entry,
+        "environment": record.environment,
+        "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),
+        "seconds": round(time.time() - started, 3),
+        "resources": dict(record.plan(name).resources),
+    }
+    records.save_stage(run.store, record, result)
+    if status == "ran" and identity is not None:
+        records.index_add(run.store, record.namespace, identity, result)
+    if records.finish(run.store, record):
+        run.echo(f"spiral: run {record.run_id} complete: its dvc.lock is recorded")
+    return result
+
+
+def _upstream(run: StageRun, name: str) -> dict[str, dict[str, Any]]:
+    """This run's records of every stage ``name`` reads from; refuses when one is missing."""
+    found: dict[str, dict[str, Any]] = {}
+    for up in run.record.upstream_closure(name):
+        stage = records.load_stage(run.store, run.record, up)
+        if stage is None:
+            raise RecordError(
+                f"stage {name}: upstream stage {up!r} of run {run.record.run_id} has no record (its job did not "
+                "finish): not recomputing it from whatever a cache holds; "
+                f"see `spiral status {run.record.run_id} --namespace {run.record.namespace}`"
+            )
+        found[up] = stage
+    return found
+
+
+def _repro(run: StageRun, name: str) -> None:
+    command = [sys.executable, "-m", "dvc", "repro", "--single-item", "--force", name]
+    run.echo(f"spiral: $ dvc repro --single-item --force {name}")
+    env = {**os.environ, "SPIRAL_NAMESPACE": run.record.namespace, "SPIRAL_RUN": run.record.run_id}
+    if subprocess.run(command, cwd=run.root, env=env, check=False).returncode:
+        raise StageFailed(f"stage {name} failed in run {run.record.run_id}: its output is above")
