@@ -58,12 +58,17 @@ stages:
 """
 
 
+LOCK = "version: 1\nmetadata: {platforms: [linux-64]}\npackage: []\n"
+
+
 def make_pipeline(root: Path, dvc_yaml: str = DVC_YAML, pyproject: str = PYPROJECT) -> Path:
     """Write the toy project into ``root``, make it a git repository, and commit it."""
     root.mkdir(parents=True, exist_ok=True)
     (root / "pyproject.toml").write_text(pyproject)
     (root / "dvc.yaml").write_text(textwrap.dedent(dvc_yaml))
-    (root / "params.yaml").write_text("prepare:\n  size: 10\npublish:\n  namespace: ''\n")
+    (root / "params.yaml").write_text("prepare:\n  size: 10\npublish:\n  channel: reports\n")
+    # The run's environment is the lock's hash; its contents matter only to the images.
+    (root / "conda-lock.yml").write_text(LOCK)
     (root / ".dvc").mkdir(exist_ok=True)
     (root / ".dvc" / "config").write_text(
         "[core]\n    remote = storage\n['remote \"storage\"']\n    url = s3://toy-data/dvc\n"

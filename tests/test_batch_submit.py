@@ -119,6 +119,8 @@ def test_resources_retries_timeout_and_tags_come_from_meta_batch_and_defaults(
         "fit@large",
         "--namespace",
         NAMESPACE,
+        "--run",
+        record.run_id,
     ]
     assert fit["jobName"] == "user-tester-fit-large"
     assert fit["jobQueue"] == "toy-queue-gpu"
@@ -141,8 +143,14 @@ def test_jobs_use_the_commits_image_and_the_namespaces_role(toy: Path) -> None:
     job = batch.describe_jobs(jobs=[record.jobs["prepare"]])["jobs"][0]
     definition = batch.describe_job_definitions(jobDefinitions=[job["jobDefinition"]])
     container = definition["jobDefinitions"][0]["containerProperties"]
-    assert container["image"] == f"123456789012.dkr.ecr.us-east-1.amazonaws.com/toy:{record.commit}"
+    digest = aws.client("ecr").describe_images(repositoryName="toy", imageIds=[{"imageTag": record.commit}])
+    # By digest, never by a tag that could be moved between submission and the job's start.
+    assert container["image"] == (
+        f"123456789012.dkr.ecr.us-east-1.amazonaws.com/toy@{digest['imageDetails'][0]['imageDigest']}"
+    )
     assert container["jobRoleArn"] == "arn:aws:iam::123456789012:role/toy-batch-job"
+    assert definition["jobDefinitions"][0]["jobDefinitionName"] == "toy-dev"  # prod has toy-prod, its own
+    assert {"name": "SPIRAL_COMMIT", "value": record.commit} in container["environment"]
 
 
 def test_wait_follows_the_run_to_the_end(toy: Path) -> None:
@@ -190,7 +198,7 @@ def test_a_failed_stage_is_named_with_its_log_and_fails_the_command(
     assert "prepare" in out
     assert "1 failed" in out
     assert "stage 'prepare' failed" in err
-    assert "log: /aws/batch/job toy-runtime/default/" in err
+    assert "log: /aws/batch/job toy-dev/default/" in err
     assert "`spiral logs prepare`" in err
 
 
@@ -311,7 +319,7 @@ def test_status_and_logs_find_a_run_from_a_checkout_that_did_not_submit_it(
     shutil.rmtree(toy / ".spiral")  # a fresh clone, or the next CI job
     assert cli.main(["status", "--namespace", NAMESPACE]) == 0
     out = capsys.readouterr().out
-    assert f"{record.run_id} ({NAMESPACE}, {record.commit[:8]}): 0 pending, 0 running, 6 succeeded" in out
+    assert f"{record.run_id} ({NAMESPACE}, batch, {record.commit[:8]}, tester from laptop): 0 pending, 0 running, 6 succeeded" in out
     assert cli.main(["status", older.run_id]) == 0  # the default namespace: user.tester
     assert "1 succeeded" in capsys.readouterr().out
 
@@ -324,5 +332,5 @@ def test_status_and_logs_find_a_run_from_a_checkout_that_did_not_submit_it(
     logs.put_log_events(logGroupName=progress.LOG_GROUP, logStreamName=stream, logEvents=[event])
     assert cli.main(["logs", "report"]) == 0
     assert capsys.readouterr().out == "Running stage 'report'\n"
-    assert cli.main(["status", "20000101T000000Z-none"]) == 2
-    assert "no record of run '20000101T000000Z-none'" in capsys.readouterr().err
+    assert cli.main(["status", "20000101T000000Z-none"]) == 8
+    assert "no run '20000101T000000Z-none' in user.tester" in capsys.readouterr().err

@@ -45,7 +45,9 @@ def parse_overrides(pairs: Sequence[str], root: Path) -> dict[str, Any]:
             raise OverrideError(
                 f"--set {pair!r}: use section.key=value for a section of params.yaml ({', '.join(params)})"
             )
-        result[name] = yaml.safe_load(text) if text else ""
+        value = yaml.safe_load(text) if text else ""
+        # YAML reads 2026-12-01 as a date; params keep it as the text the user typed.
+        result[name] = value if isinstance(value, str | int | float | bool | list | dict) or value is None else text
     return result
 
 

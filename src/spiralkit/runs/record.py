@@ -146,7 +146,9 @@ def load(store: Store, namespace: str, run_id: str | None = None) -> RunRecord:
         if not runs:
             raise RunNotFound(f"no run in {namespace} yet, in {store.uri('runs/' + namespace)}")
         run_id = runs[-1]
-    data = _load_json(store, _run_key(namespace, run_id, "run.json"), f"no run {run_id!r} in {namespace}")
+    if store.read(_run_key(namespace, run_id, "run.json")) is None:
+        raise RunNotFound(f"no run {run_id!r} in {namespace}, in {store.uri('runs/' + namespace)}")
+    data = _load_json(store, _run_key(namespace, run_id, "run.json"), f"run {run_id!r} in {namespace}")
     try:
         data["stages"] = tuple(StagePlan(**{**stage, "upstream": tuple(stage["upstream"])}) for stage in data["stages"])
         data["forced"] = tuple(data["forced"])
