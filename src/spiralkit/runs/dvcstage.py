@@ -203,16 +203,20 @@ def push(repo: Any, root: Path, out: Mapping[str, Any]) -> int:
     return count + _upload(odb, manifest, oid)
 
 
-def fetch(repo: Any, root: Path, out: Mapping[str, Any]) -> None:
+def fetch(repo: Any, root: Path, out: Mapping[str, Any], cache: bool = False) -> None:
     """Put output ``out`` in the workspace from the remote, unless it is there with the right hash.
 
-    Every downloaded byte is hashed before it is moved into place.
+    Every downloaded byte is hashed before it is moved into place. With ``cache``, the objects go
+    into the local DVC cache too, as ``dvc pull`` leaves them, so ``dvc status`` and ``dvc checkout``
+    know them.
     """
     oid = _oid(out)
     local = root / str(out["path"])
     if not oid.endswith(".dir"):
         if not (local.is_file() and md5_file(local) == oid):
             _download(remote(repo), oid, local, str(out["path"]))
+        if cache:
+            _to_cache(repo, local, oid)
         return
     odb = remote(repo)
     with tempfile.TemporaryDirectory(dir=root) as scratch:
@@ -222,11 +226,22 @@ def fetch(repo: Any, root: Path, out: Mapping[str, Any]) -> None:
         staged = Path(scratch) / "tree"
         for item in items:
             _download(odb, item["md5"], staged / item["relpath"], f"{out['path']}/{item['relpath']}")
+        if cache:
+            _to_cache(repo, listing, oid)
+            for item in items:
+                _to_cache(repo, staged / item["relpath"], item["md5"])
         if local.exists():
             shutil.rmtree(local) if local.is_dir() else local.unlink()
         local.parent.mkdir(parents=True, exist_ok=True)
         staged.mkdir(exist_ok=True)
         os.replace(staged, local)
+
+
+def _to_cache(repo: Any, local: Path, oid: str) -> None:
+    target = Path(repo.cache.local.oid_to_path(oid))
+    if not target.exists():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(local, target)
 
 
 def _oid(out: Mapping[str, Any]) -> str:

@@ -22,7 +22,7 @@ def pull(root: Path, store: Store, record: records.RunRecord, write_lock: bool =
     with dvcstage.opened(root) as repo:
         for entry in stages.values():
             for out in entry.get("outs", []):
-                dvcstage.fetch(repo, root, out)
+                dvcstage.fetch(repo, root, out, cache=True)
                 paths.append(str(out["path"]))
     if write_lock:
         dvcstage.write_lock_entries(root, stages, list(stages))

@@ -116,7 +116,7 @@ def stage_file(stage: str) -> str:
 
 
 def _dump(data: Any) -> bytes:
-    return (json.dumps(data, indent=1, sort_keys=True, default=list) + "\n").encode()
+    return (json.dumps(data, indent=1, default=list) + "\n").encode()
 
 
 def _load_json(store: Store, key: str, what: str) -> Any:
