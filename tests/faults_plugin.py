@@ -87,6 +87,7 @@ lifecycle rule to remove.
 
 """
 
+
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
     cases = sorted(config.stash[_CASES].values(), key=lambda case: case.case)
     if not cases:
