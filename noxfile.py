@@ -44,6 +44,13 @@ def tests(session: nox.Session) -> None:
 
 
 @nox.session(default=False)
+def faults(session: nox.Session) -> None:
+    """Inject every fault case (kills mid-write, 24-hour idle traces, bad settings); table into docs/reliability.md."""
+    session.install("-e", ".[lock]", "--group", "test", "--group", "bench")
+    session.run("pytest", "-m", "faults", "--faults-doc", "docs/reliability.md", *session.posargs)
+
+
+@nox.session(default=False)
 def demo(session: nox.Session) -> None:
     """Render the template with defaults into build/demo, install it with uv, and run its pipeline."""
     session.install("copier>=9.4")

@@ -16,6 +16,8 @@ import requests
 
 from spiralkit import aws
 
+pytest_plugins = ["faults_plugin"]  # the `fault` fixture and the table `pytest -m faults` prints
+
 
 def _free_port() -> int:
     with socket.socket() as sock:

@@ -70,7 +70,7 @@ def test_an_unknown_stage_is_refused(toy: Path) -> None:
     ("block", "message"),
     [
         ({"memroy": 10}, r"unknown key\(s\) memroy; known keys: vcpus, memory"),
-        ({"memory": -1}, r"memory must be at least 4, not -1"),
+        ({"memory": -1}, r"memory must be at least 4 and at most 4194304 MiB .*, not -1"),
         ({"memory": "4G"}, r"memory must be a whole number, not '4G'"),
         ({"vcpus": True}, r"vcpus must be a number"),
         ({"timeout": 10}, r"timeout must be at least 60"),

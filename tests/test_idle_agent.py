@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import http.server
 import json
+import os
 import shutil
 import socket
 import subprocess
@@ -51,10 +52,10 @@ def test_established_sees_a_connection_while_it_is_open(listener: socket.socket)
     port = _port(listener)
     client = socket.create_connection(("127.0.0.1", port))
     accepted, _ = listener.accept()
-    assert rules.ssh_sessions(agent.established(), port=port) == 1
+    assert len(rules.ssh_sessions(agent.established(), port=port)) == 1
     client.close()
     accepted.close()
-    assert _wait_for(lambda: rules.ssh_sessions(agent.established(), port=port) == 0)
+    assert _wait_for(lambda: not rules.ssh_sessions(agent.established(), port=port))
 
 
 def test_a_session_worker_process_is_counted(listener: socket.socket) -> None:
@@ -66,24 +67,89 @@ def test_a_session_worker_process_is_counted(listener: socket.socket) -> None:
         worker.wait()
 
 
-def test_a_vscode_server_counts_only_while_it_holds_a_connection(listener: socket.socket) -> None:
-    address = ("127.0.0.1", _port(listener))
-    code = f"import socket, time; s = socket.create_connection({address}); time.sleep(30)"
-    server = _spawn("/home/spiral/.vscode-server/bin/abc/node", code)
+def _outward_address() -> str | None:
+    """This machine's address on its network (no packet is sent), or None without one."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        try:
+            probe.connect(("10.255.255.255", 1))
+        except OSError:
+            return None
+        address = str(probe.getsockname()[0])
+    return None if address.startswith("127.") else address
+
+
+@pytest.mark.parametrize(
+    ("argv0", "peer", "counted"),
+    [
+        ("/home/spiral/.vscode-server/bin/abc/node", "outward", 1),
+        ("/home/spiral/.vscode-server/bin/abc/node", "loopback", 0),  # a tunnel or a local process
+        ("/opt/my-code-server-backup/node", "outward", 0),  # a name that merely contains code-server
+    ],
+)
+def test_a_vscode_server_counts_only_real_client_connections(argv0: str, peer: str, counted: int) -> None:
+    host = "127.0.0.1" if peer == "loopback" else _outward_address()
+    if host is None:
+        pytest.skip("this machine has no non-loopback IPv4 address to connect through")
+    # The "server" listens and accepts, so it holds the server end of the connection, as VS Code's does.
+    code = (
+        f"import socket, time; s = socket.create_server({(host, 0)!r}); "
+        "print(s.getsockname()[1], flush=True); c, _ = s.accept(); time.sleep(30)"
+    )
+    server = subprocess.Popen(
+        ["bash", "-c", f'exec -a {argv0} {sys.executable} -c "{code}"'], stdout=subprocess.PIPE, text=True
+    )
+
+    def clients() -> int:
+        commands = {pid: cmd for pid, cmd in agent.processes().items() if pid == server.pid}
+        return agent.vscode_clients(agent.established(), commands)
+
     try:
-        accepted, _ = listener.accept()
-
-        def connected() -> bool:
-            open_inodes = {inode for _, inode in agent.established()}
-            return bool(agent.socket_inodes(server.pid) & open_inodes)
-
-        assert _wait_for(connected)
-        assert rules.is_vscode_server(agent.processes()[server.pid])
-        accepted.close()
-        assert _wait_for(lambda: not connected())
+        assert server.stdout is not None
+        client = socket.create_connection((host, int(server.stdout.readline())))
+        assert _wait_for(lambda: agent.socket_inodes(server.pid) & {c.inode for c in agent.established()})
+        assert clients() == counted
+        client.close()
+        assert _wait_for(lambda: clients() == 0)
     finally:
         server.kill()
         server.wait()
+
+
+def test_terminal_input_moves_a_ttys_access_time_and_output_does_not() -> None:
+    main, terminal = os.openpty()
+    try:
+        path = os.ttyname(terminal)
+        long_ago = time.time() - 3600
+        os.utime(path, (long_ago, long_ago))
+        os.write(terminal, b"output only\n")  # what a program prints is not someone using it
+        assert os.stat(path).st_atime == pytest.approx(long_ago, abs=1)
+        os.write(main, b"ls\n")  # a keystroke: the shell reads it from the terminal
+        os.read(terminal, 16)
+        typed = os.stat(path).st_atime
+        assert typed == pytest.approx(time.time(), abs=10)  # the kernel keeps it to 8 s granularity
+        assert (agent.terminal_input() or 0) >= typed
+    finally:
+        os.close(main)
+        os.close(terminal)
+
+
+def test_the_observer_reads_this_machine(jupyter: dict[str, object]) -> None:
+    observer = agent.Observer({**agent.DEFAULTS, **jupyter})
+    time.sleep(0.3)
+    seen = observer.observe()
+    assert seen.cpu_percent is not None
+    assert 0 <= seen.cpu_percent <= 100
+    assert seen.now == pytest.approx(time.monotonic(), abs=5)
+    assert seen.wall == pytest.approx(time.time(), abs=5)
+    assert seen.lease_until is None
+
+
+def test_a_lease_written_by_hand_until_2099_ends_at_the_cap_when_read(tmp_path: Path) -> None:
+    lease = tmp_path / "lease.json"
+    lease.write_text(json.dumps({"until": "2099-01-01T00:00:00Z", "by": "someone", "reason": "forever"}))
+    written = time.time() - 3600
+    os.utime(lease, (written, written))
+    assert agent.lease({"lease_file": str(lease)}) == pytest.approx(written + rules.MAX_LEASE_SECONDS)
 
 
 class _Jupyter(http.server.BaseHTTPRequestHandler):
@@ -150,8 +216,11 @@ def test_the_agent_honours_a_lease_on_the_instances_python_3_9(jupyter: dict[str
     if python is None:
         pytest.skip("no working python3.9 here: Amazon Linux 2023's python3 is 3.9")
     Path(str(jupyter["lease_file"])).write_text(rules.lease_text(time.time() + 3600, "ana", "train"))
-    out = _run_agent(python, {**jupyter, "cpu_threshold": 100}, tmp_path, "--once")
-    assert out.startswith("keep: lease until")
+    out = _run_agent(python, jupyter, tmp_path, "--once")
+    # Other signals may be busy too on a loaded machine (that made this test fail under load): the
+    # lease must be among the reasons, whatever else is.
+    assert out.startswith("keep: ")
+    assert "lease until" in out.splitlines()[0]
 
 
 def test_the_agent_runs_its_stop_command_once_idle(jupyter: dict[str, object], tmp_path: Path) -> None:
@@ -160,7 +229,6 @@ def test_the_agent_runs_its_stop_command_once_idle(jupyter: dict[str, object], t
         **jupyter,
         "idle_minutes": 0,
         "interval_seconds": 0.2,
-        "cpu_threshold": 100,
         "stop_command": ["touch", str(marker)],
     }
     out = _run_agent(sys.executable, config, tmp_path)

@@ -19,12 +19,15 @@ T0 = 1_780_000_000.0  # any fixed instant
 POLICY = rules.Policy(idle_seconds=HOUR, cpu_threshold=10, gpu_threshold=10)
 
 ACTIVITIES = {
-    "SSM session": {"ssm_sessions": 1},
-    "SSH session": {"ssh_sessions": 2},
-    "VS Code server connection": {"vscode_connections": 1},
+    "1 SSM session opened": {"sessions": (rules.Session("SSM", T0 - 60),)},
+    "2 SSH sessions opened": {"sessions": (rules.Session("SSH", T0 - 60), rules.Session("SSH", T0))},
+    "1 VS Code client connection": {"vscode_connections": 1},
     "Jupyter kernel active": {"jupyter_last_activity": T0 - 60},
-    "CPU 55%": {"cpu_percent": 55.0},
-    "GPU 97%": {"gpu_percent": 97.0},
+    "terminal input": {"terminal_input": T0 - 60},
+    "CPU core 55%": {"cpu_percent": 55.0},
+    "GPU 97%": {"gpu_percent": 97.0, "gpu_present": True},
+    "GPU busy for all we know: nvidia-smi failed": {"gpu_present": True},
+    "disk 40%": {"disk_percent": 40.0},
     "lease until": {"lease_until": T0 + HOUR},
 }
 
@@ -53,7 +56,7 @@ def test_each_activity_keeps_an_otherwise_idle_machine_up(kind: str) -> None:
     assert kind in busy.reason
 
 
-@pytest.mark.parametrize("signal", ["cpu_percent", "gpu_percent"])
+@pytest.mark.parametrize("signal", ["cpu_percent", "gpu_percent", "disk_percent"])
 def test_utilisation_below_the_threshold_is_idle(signal: str) -> None:
     decision = rules.decide(T0 - 2 * HOUR, rules.Observation(now=T0, **{signal: 9.9}), POLICY)
     assert decision.stop
@@ -76,7 +79,7 @@ def test_a_lease_keeps_it_up_until_it_expires_then_the_idle_time_runs() -> None:
 
 
 def test_a_session_resets_the_idle_clock() -> None:
-    quiet, session = minutes(T0, 50), minutes(T0 + 50 * 60, 1, ssh_sessions=1)
+    quiet, session = minutes(T0, 50), minutes(T0 + 50 * 60, 1, terminal_input=T0 + 50 * 60)
     after = minutes(T0 + 51 * 60, 70)
     decisions = replay(quiet + session + after, started=T0)
     first_stop = next(i for i, d in enumerate(decisions) if d.stop)
@@ -97,8 +100,10 @@ def test_a_stop_logs_every_signal_it_saw() -> None:
         "SSM=0",
         "SSH=0",
         "VS Code=0",
+        "terminal input none",
         "CPU 2%",
-        "GPU unknown",
+        "GPU none",
+        "disk unknown",
         "lease none",
         "refused",
     ):
@@ -108,16 +113,48 @@ def test_a_stop_logs_every_signal_it_saw() -> None:
 # --- parsers, over what a real machine printed -------------------------------------------------
 def test_ssh_sessions_from_a_recorded_proc_net_tcp() -> None:
     established = rules.established_sockets((DATA / "proc_net_tcp.txt").read_text())
-    assert rules.ssh_sessions(established) == 1  # the server side of one connection to :22
-    assert rules.ssh_sessions(established, port=8888) == 1  # the Jupyter port forward
+    assert [c.inode for c in rules.ssh_sessions(established)] == [63721]  # the server side of one connection to :22
+    assert len(rules.ssh_sessions(established, port=8888)) == 1  # the Jupyter port forward
     assert len(established) == 4  # listening sockets are not connections
+    assert all(c.loopback for c in established)  # all were over 127.0.0.1
 
 
-def test_cpu_percent_from_recorded_proc_stat() -> None:
-    before = rules.cpu_times((DATA / "proc_stat_1.txt").read_text())
-    after = rules.cpu_times((DATA / "proc_stat_2.txt").read_text())
-    assert rules.cpu_percent(before, after) == pytest.approx(100 * 208 / 220)
+@pytest.mark.parametrize(
+    ("address", "loopback"),
+    [
+        ("0100007F", True),  # 127.0.0.1
+        ("0200A8C0", False),  # 192.168.0.2
+        ("00000000000000000000000001000000", True),  # ::1
+        ("0000000000000000FFFF00000100007F", True),  # ::ffff:127.0.0.1
+        ("0000000000000000FFFF00000A00000A", False),  # ::ffff:10.0.0.10
+        ("B80D0120000000000000000001000000", False),  # 2001:db8::1
+    ],
+)
+def test_a_peer_on_this_machine_is_loopback(address: str, loopback: bool) -> None:
+    line = f"   1: 0100007F:1F90 {address}:D431 01 00000000:00000000 00:00000000 00000000 0 0 4242 1"
+    assert rules.established_sockets(f"header\n{line}\n") == [rules.Connection(8080, 4242, loopback)]
+
+
+def test_cpu_percent_is_the_busiest_core_from_recorded_proc_stat() -> None:
+    before = rules.cpu_times((DATA / "proc_stat_cores_1.txt").read_text())
+    after = rules.cpu_times((DATA / "proc_stat_cores_2.txt").read_text())
+    assert len(before) == 2  # the aggregate `cpu` line is not a core
+    assert rules.cpu_percent(before, after) == pytest.approx(100 * 204 / 205)  # cpu1
     assert rules.cpu_percent(after, after) is None
+
+
+def test_one_busy_core_of_64_is_busy() -> None:
+    idle_cores = [(0, 0)] * 63
+    before, after = [*idle_cores, (0, 0)], [(1, 6000)] * 63 + [(6000, 6000)]
+    assert rules.cpu_percent(before, after) == 100.0
+
+
+def test_disk_percent_from_recorded_proc_diskstats() -> None:
+    before = rules.disk_busy_ms((DATA / "proc_diskstats_1.txt").read_text())
+    after = rules.disk_busy_ms((DATA / "proc_diskstats_2.txt").read_text())
+    assert set(before) == {"vda"}  # loop and zram devices are not disks
+    assert rules.disk_percent(before, after, seconds=1.0) == pytest.approx(46.0)  # 460 ms busy
+    assert rules.disk_percent(before, after, seconds=0.1) == 100.0
 
 
 @pytest.mark.parametrize(("output", "expected"), [("3\n87\n", 87.0), ("0\n", 0.0), ("[N/A]\n", None), ("", None)])
@@ -140,7 +177,12 @@ def test_jupyter_last_activity_from_a_recorded_api_kernels_response() -> None:
         ("/usr/bin/ssm-session-worker\0ana-0f1e\0i-0abc\0", True, False),
         ("/usr/bin/ssm-agent-worker\0", False, False),
         ("/home/spiral/.vscode-server/bin/3f2a/node\0--max-old-space-size=8192\0", False, True),
-        ("sh\0/root/.vscode-server/bin/3f2a/bin/code-server\0--start-server\0", False, True),
+        ("/usr/lib/code-server/lib/node\0/usr/lib/code-server\0", False, True),  # code-server's own node
+        ("/usr/bin/node\0/home/ana/code-server-notes/app.js\0", False, False),  # any other node
+        ("/usr/bin/code-server\0--bind-addr\x000.0.0.0:8080\0", False, True),
+        ("sh\0/root/.vscode-server/bin/3f2a/bin/code-server\0--start-server\0", False, False),  # its launcher
+        ("/opt/my-code-server-backup\0", False, False),
+        ("vim\0/home/ana/notes/code-server.md\0", False, False),
         ("python3\0-m\0ipykernel_launcher\0", False, False),
     ],
 )

@@ -30,6 +30,8 @@ DEFAULTS = {
     "idle_minutes": 60,
     "cpu_threshold": 10,
     "gpu_threshold": 10,
+    "disk_threshold": 10,
+    "session_cap_minutes": 120,
     "interval_seconds": 60,
     "jupyter_url": "http://127.0.0.1:8888",
     "jupyter_token_file": "/etc/spiral/jupyter-token",
@@ -62,13 +64,30 @@ def socket_inodes(pid: int, proc: Path = Path("/proc")) -> set[int]:
     return inodes
 
 
-def established(proc: Path = Path("/proc")) -> list[tuple[int, int]]:
-    found: list[tuple[int, int]] = []
+def established(proc: Path = Path("/proc")) -> list[rules.Connection]:
+    found: list[rules.Connection] = []
     for name in ("tcp", "tcp6"):
         path = proc / "net" / name
         if path.exists():
             found += rules.established_sockets(path.read_text())
     return found
+
+
+def vscode_clients(connections: list[rules.Connection], commands: dict[int, str], proc: Path = Path("/proc")) -> int:
+    """Connections from another machine held by a VS Code server: a client is attached."""
+    remote = {connection.inode for connection in connections if not connection.loopback}
+    return sum(len(socket_inodes(pid, proc) & remote) for pid, cmd in commands.items() if rules.is_vscode_server(cmd))
+
+
+def terminal_input(pts: Path = Path("/dev/pts")) -> float | None:
+    """When anyone last typed in a terminal: a tty's access time moves on input only, as ``w`` reads it."""
+    times = []
+    for entry in pts.glob("[0-9]*"):
+        try:
+            times.append(entry.stat().st_atime)
+        except OSError:  # the session ended while we looked
+            continue
+    return max(times) if times else None
 
 
 def jupyter(config: dict, now: float) -> tuple[float | None, str | None]:
@@ -86,35 +105,65 @@ def jupyter(config: dict, now: float) -> tuple[float | None, str | None]:
         return None, f"Jupyter not asked ({error})"
 
 
-def gpu() -> float | None:
-    if shutil.which("nvidia-smi") is None:
-        return None
+def gpu() -> tuple[float | None, bool, str | None]:
+    """(busiest GPU, whether a GPU exists, a note when nvidia-smi failed)."""
+    present = shutil.which("nvidia-smi") is not None or Path("/dev/nvidia0").exists()
+    if not present:
+        return None, False, None
     query = ["nvidia-smi", "--query-gpu=utilization.gpu", "--format=csv,noheader,nounits"]
-    done = subprocess.run(query, capture_output=True, text=True, timeout=30, check=False)
-    return rules.gpu_percent(done.stdout) if done.returncode == 0 else None
+    try:
+        done = subprocess.run(query, capture_output=True, text=True, timeout=30, check=False)
+    except (OSError, subprocess.TimeoutExpired) as error:
+        return None, True, f"nvidia-smi failed ({error})"
+    percent = rules.gpu_percent(done.stdout) if done.returncode == 0 else None
+    return percent, True, None if percent is not None else f"nvidia-smi failed ({done.stderr.strip()[:200]})"
 
 
-def observe(config: dict, cpu_before: tuple[int, int]) -> tuple[rules.Observation, tuple[int, int]]:
-    now = time.time()
-    cpu_now = rules.cpu_times(Path("/proc/stat").read_text())
-    sockets = established()
-    open_inodes = {inode for _, inode in sockets}
-    commands = processes()
-    vscode = sum(1 for pid, cmd in commands.items() if rules.is_vscode_server(cmd) and socket_inodes(pid) & open_inodes)
-    lease = Path(config["lease_file"])
-    last_kernel, note = jupyter(config, now)
-    observation = rules.Observation(
-        now=now,
-        ssm_sessions=sum(1 for cmd in commands.values() if rules.is_ssm_session(cmd)),
-        ssh_sessions=rules.ssh_sessions(sockets),
-        vscode_connections=vscode,
-        jupyter_last_activity=last_kernel,
-        cpu_percent=rules.cpu_percent(cpu_before, cpu_now),
-        gpu_percent=gpu(),
-        lease_until=rules.lease_until(lease.read_text() if lease.exists() else None),
-        notes=(note,) if note else (),
-    )
-    return observation, cpu_now
+def lease(config: dict) -> float | None:
+    path = Path(config["lease_file"])
+    try:
+        return rules.lease_until(path.read_text(), written=path.stat().st_mtime)
+    except OSError:
+        return None
+
+
+class Observer:
+    """What the agent remembers between looks: CPU and disk counters, and when each session opened."""
+
+    def __init__(self, config: dict) -> None:
+        self.config = config
+        self.at = time.monotonic()
+        self.cpu = rules.cpu_times(Path("/proc/stat").read_text())
+        self.disk = rules.disk_busy_ms(Path("/proc/diskstats").read_text())
+        self.opened: dict[tuple[str, int], float] = {}
+
+    def observe(self) -> rules.Observation:
+        now, wall = time.monotonic(), time.time()
+        cpu = rules.cpu_times(Path("/proc/stat").read_text())
+        disk = rules.disk_busy_ms(Path("/proc/diskstats").read_text())
+        connections = established()
+        commands = processes()
+        keys = [("SSH", c.inode) for c in rules.ssh_sessions(connections)]
+        keys += [("SSM", pid) for pid, cmd in commands.items() if rules.is_ssm_session(cmd)]
+        self.opened = {key: self.opened.get(key, now) for key in keys}  # sessions seen for the first time open now
+        last_kernel, jupyter_note = jupyter(self.config, wall)
+        gpu_now, gpu_present, gpu_note = gpu()
+        observation = rules.Observation(
+            now=now,
+            wall=wall,
+            sessions=tuple(rules.Session(kind, opened) for (kind, _), opened in self.opened.items()),
+            terminal_input=terminal_input(),
+            vscode_connections=vscode_clients(connections, commands),
+            jupyter_last_activity=last_kernel,
+            cpu_percent=rules.cpu_percent(self.cpu, cpu),
+            gpu_percent=gpu_now,
+            gpu_present=gpu_present,
+            disk_percent=rules.disk_percent(self.disk, disk, now - self.at),
+            lease_until=lease(self.config),
+            notes=tuple(note for note in (jupyter_note, gpu_note) if note),
+        )
+        self.at, self.cpu, self.disk = now, cpu, disk
+        return observation
 
 
 def load_config(path: str | None) -> dict:
@@ -134,13 +183,14 @@ def main(argv: list[str] | None = None) -> int:
         idle_seconds=60.0 * config["idle_minutes"],
         cpu_threshold=float(config["cpu_threshold"]),
         gpu_threshold=float(config["gpu_threshold"]),
+        disk_threshold=float(config["disk_threshold"]),
+        session_cap_seconds=60.0 * config["session_cap_minutes"],
     )
-    last_active = time.time()
-    cpu = rules.cpu_times(Path("/proc/stat").read_text())
+    observer = Observer(config)
+    last_active = observer.at  # monotonic: a wall-clock jump neither stops the machine nor keeps it up
     while True:
         time.sleep(1 if args.once else config["interval_seconds"])
-        observation, cpu = observe(config, cpu)
-        decision = rules.decide(last_active, observation, policy)
+        decision = rules.decide(last_active, observer.observe(), policy)
         last_active = decision.last_active
         print(decision.reason, flush=True)
         if args.once:

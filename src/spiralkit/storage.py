@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pyarrow.fs as pafs
 
@@ -78,6 +79,13 @@ def s3_filesystem() -> pafs.S3FileSystem:
         request_timeout=_REQUEST_TIMEOUT_S,
         retry_strategy=_RETRIES,
     )
+
+
+def s3_client() -> Any:
+    """A boto3 S3 client for the same account, region and endpoint as :func:`s3_filesystem`."""
+    from spiralkit import aws
+
+    return aws.client("s3", _project_region())
 
 
 def _project_region() -> str | None:

@@ -16,16 +16,19 @@ from __future__ import annotations
 import difflib
 import os
 import re
+import tempfile
 from collections.abc import Sequence
-from pathlib import PurePosixPath
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TypeAlias, get_args
 
 import pyarrow as pa
 import pyarrow.dataset as ds
+import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
+from spiralkit import atomic, uploads
 from spiralkit.datasets import open_dataset, require_bucket, use_jemalloc, with_schema_stamp
-from spiralkit.storage import Location, TableError, locate
+from spiralkit.storage import Location, TableError, locate, s3_client
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -35,15 +38,36 @@ __all__ = ["TableError", "read_frame", "read_table", "write_table"]
 Compression = Literal["none", "snappy", "gzip", "brotli", "lz4", "zstd"]
 Filter: TypeAlias = ds.Expression | Sequence[Any]  # an Arrow expression, or pyarrow.parquet's [(column, op, value)]
 
+_READ_ATTEMPTS = 5
 _UNKNOWN_FIELD = re.compile(r"No match for FieldRef\.Name\((.*?)\)")
 
 
 def read_table(
     uri: str | os.PathLike[str], columns: Sequence[str] | None = None, filter: Filter | None = None
 ) -> pa.Table:
-    """Read the Parquet file or hive-partitioned folder at ``uri``: only ``columns``, only rows matching ``filter``."""
+    """Read the Parquet file or hive-partitioned folder at ``uri``: only ``columns``, only rows matching ``filter``.
+
+    A local dataset that :func:`write_table` swapped while this read listed and opened its files is read
+    again, so a read returns the old data or the new, never files of both.
+    """
     use_jemalloc()
     location = locate(uri)
+    if not location.is_s3 and not os.path.exists(location.path):
+        atomic.clean_leftovers(Path(location.path))  # a writer killed mid-swap set the old dataset aside
+    for _ in range(_READ_ATTEMPTS):
+        before = _identity(location)
+        try:
+            table = _read(location, columns, filter)
+        except TableError:
+            if _identity(location) == before:
+                raise
+            continue  # a file listed before the swap was gone when opened
+        if _identity(location) == before:
+            return table
+    raise TableError(f"{location.uri}: replaced {_READ_ATTEMPTS} times while being read; read it again later")
+
+
+def _read(location: Location, columns: Sequence[str] | None, filter: Filter | None) -> pa.Table:
     dataset = open_dataset(location)
     wanted = [columns] if isinstance(columns, str) else list(columns) if columns is not None else None
     if wanted is not None:
@@ -61,6 +85,17 @@ def read_table(
         return scanner.to_table()
     except (OSError, pa.ArrowException) as error:
         raise TableError(f"{location.uri}: could not read: {error}") from error
+
+
+def _identity(location: Location) -> tuple[int, int] | None:
+    """Which file or folder is at a local path now: every write puts a new one there. None on S3."""
+    if location.is_s3:
+        return None
+    try:
+        status = os.stat(location.path)
+    except OSError:
+        return None
+    return status.st_dev, status.st_ino
 
 
 def read_frame(
@@ -86,6 +121,10 @@ def write_table(
     Without ``partition_by``, ``uri`` is one file, replaced if it exists. With it, ``uri`` is a folder of
     ``column=value/`` sub-folders; the partitions this table has values for are replaced, others are kept.
     Rows keep their order, so the same table always gives the same bytes (and DVC the same hash).
+
+    A reader never finds a half-written file, even if this process is killed: local files and datasets
+    are written aside and renamed into place whole (:mod:`spiralkit.atomic`), S3 objects appear when their
+    upload completes and a failed upload is aborted (:mod:`spiralkit.uploads`).
     """
     use_jemalloc()
     location = locate(uri)
@@ -98,25 +137,51 @@ def write_table(
         )
     require_bucket(location)
     try:
-        if partitions:
-            ds.write_dataset(
-                with_schema_stamp(data),
-                location.path,
-                filesystem=location.filesystem,
-                format="parquet",
-                file_options=ds.ParquetFileFormat().make_write_options(compression=compression),
-                partitioning=partitions,
-                partitioning_flavor="hive",
-                existing_data_behavior="delete_matching",
-                preserve_order=True,
-                create_dir=not location.is_s3,  # S3 has no folders; don't leave empty marker objects
-            )
+        if location.is_s3:
+            _write_s3(data, location, partitions, compression)
+        elif partitions:
+            target = Path(location.path)
+            with atomic.replacing_folder(target) as staging:
+                _write_dataset(data, str(staging), pafs.LocalFileSystem(), partitions, compression)
+                atomic.carry_over(target, staging)
         else:
-            if not location.is_s3:
-                location.filesystem.create_dir(str(PurePosixPath(location.path).parent), recursive=True)
-            pq.write_table(data, location.path, filesystem=location.filesystem, compression=compression)
+            with atomic.replacing_file(Path(location.path)) as staging:
+                pq.write_table(data, str(staging), compression=compression)
     except (OSError, pa.ArrowException) as error:
         raise TableError(f"{location.uri}: could not write: {error}") from error
+
+
+def _write_s3(data: pa.Table, location: Location, partitions: list[str], compression: Compression) -> None:
+    """Write to a local scratch folder, then upload: see :mod:`spiralkit.uploads` for why not straight to S3."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    bucket, _, key = location.path.partition("/")
+    with tempfile.TemporaryDirectory(prefix="spiral-write-") as scratch:
+        try:
+            if partitions:
+                _write_dataset(data, f"{scratch}/data", pafs.LocalFileSystem(), partitions, compression)
+                uploads.upload_dataset(s3_client(), Path(scratch, "data"), bucket, key)
+            else:
+                pq.write_table(data, f"{scratch}/table.parquet", compression=compression)
+                uploads.upload_file(s3_client(), Path(scratch, "table.parquet"), bucket, key)
+        except (BotoCoreError, ClientError) as error:
+            raise TableError(f"{location.uri}: could not upload: {error}") from error
+
+
+def _write_dataset(
+    data: pa.Table, path: str, filesystem: pafs.FileSystem, partitions: list[str], compression: Compression
+) -> None:
+    """The whole of ``data`` as a fresh hive-partitioned dataset at ``path``, rows in their order."""
+    ds.write_dataset(
+        with_schema_stamp(data),
+        path,
+        filesystem=filesystem,
+        format="parquet",
+        file_options=ds.ParquetFileFormat().make_write_options(compression=compression),
+        partitioning=partitions,
+        partitioning_flavor="hive",
+        preserve_order=True,
+    )
 
 
 def _check_names(location: Location, schema: pa.Schema, names: Sequence[str], what: str) -> None:

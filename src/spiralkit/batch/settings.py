@@ -7,6 +7,7 @@ here, before anything is submitted: a typo must fail on the laptop, not as a cry
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from typing import Any
@@ -46,7 +47,15 @@ class BatchSettings:
 
 # Batch's own limits: at least 60 s of timeout, 1-10 attempts, 4 MiB of memory; vCPUs in quarters on Fargate.
 _MINIMUM = {"vcpus": 0.25, "memory": 4, "gpus": 0, "retries": 0, "timeout": 60}
-_MAXIMUM = {"retries": 9}
+# Past these no instance type Batch can launch fits the job, and Batch does not refuse it: the job waits
+# RUNNABLE for ever. 192 vCPUs: the largest c7i/m7i/r7i (.48xlarge); 4 TiB: x2iedn.32xlarge;
+# 8 GPUs: p4d.24xlarge and p5.48xlarge.
+_MAXIMUM = {"vcpus": 192, "memory": 4 * 1024 * 1024, "gpus": 8, "retries": 9}
+_WHY_MAXIMUM = {
+    "vcpus": " (the largest instance types AWS Batch launches have 192)",
+    "memory": " MiB (4 TiB, the largest instance type AWS Batch launches)",
+    "gpus": " (the most GPUs one instance type has)",
+}
 _KEYS = tuple(field.name for field in fields(BatchSettings))
 
 
@@ -73,7 +82,11 @@ def _check(key: str, value: Any, where: str) -> Any:
     if isinstance(value, bool) or not isinstance(value, kinds):
         kind = "a number" if key == "vcpus" else "a whole number"
         raise BatchSettingsError(f"{where}: {key} must be {kind}, not {value!r}")
+    if not math.isfinite(value):  # NaN passes every comparison below, and infinity is no request
+        raise BatchSettingsError(f"{where}: {key} must be a finite number, not {value!r}")
     if value < _MINIMUM[key] or value > _MAXIMUM.get(key, value):
-        limits = f"at least {_MINIMUM[key]:g}" + (f" and at most {_MAXIMUM[key]}" if key in _MAXIMUM else "")
+        limits = f"at least {_MINIMUM[key]:g}"
+        if key in _MAXIMUM:
+            limits += f" and at most {_MAXIMUM[key]}{_WHY_MAXIMUM.get(key, '')}"
         raise BatchSettingsError(f"{where}: {key} must be {limits}, not {value!r}")
     return value
