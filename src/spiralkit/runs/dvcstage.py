@@ -182,13 +182,13 @@ def remote(repo: Any) -> Any:
 def in_remote(repo: Any, outs: list[Mapping[str, Any]]) -> bool:
     """Whether the remote holds the top object of every output in ``outs`` (one request each)."""
     odb = remote(repo)
-    return all(odb.fs.exists(odb.oid_to_path(_oid(out))) for out in outs)
+    return all(odb.fs.exists(odb.oid_to_path(object_id(out))) for out in outs)
 
 
 def push(repo: Any, root: Path, out: Mapping[str, Any]) -> int:
     """Upload the objects of output ``out`` (a dvc.lock ``outs`` item) from the workspace; returns how many."""
     odb = remote(repo)
-    oid = _oid(out)
+    oid = object_id(out)
     local = root / str(out["path"])
     if not oid.endswith(".dir"):
         return _upload(odb, local, oid)
@@ -210,7 +210,7 @@ def fetch(repo: Any, root: Path, out: Mapping[str, Any], cache: bool = False) ->
     into the local DVC cache too, as ``dvc pull`` leaves them, so ``dvc status`` and ``dvc checkout``
     know them.
     """
-    oid = _oid(out)
+    oid = object_id(out)
     local = root / str(out["path"])
     if not oid.endswith(".dir"):
         if not (local.is_file() and md5_file(local) == oid):
@@ -244,7 +244,13 @@ def _to_cache(repo: Any, local: Path, oid: str) -> None:
         shutil.copyfile(local, target)
 
 
-def _oid(out: Mapping[str, Any]) -> str:
+def object_key(oid: str) -> str:
+    """Where object ``oid`` lives under a DVC 3 remote's root (``files/md5/ab/cdef...``), as DVC lays it out."""
+    return f"files/md5/{oid[:2]}/{oid[2:]}"
+
+
+def object_id(out: Mapping[str, Any]) -> str:
+    """The md5 of output ``out`` (a dvc.lock ``outs`` item); ``.dir`` ends a directory's listing."""
     if out.get("hash") != "md5" or not out.get("md5"):
         raise ObjectError(f"{out.get('path')}: no DVC 3 md5 in its lock entry; run `dvc repro` with DVC 3 first")
     return str(out["md5"])

@@ -7,6 +7,7 @@ Under the store's root (``s3://<bucket>/spiral`` or ``.spiral/`` without a bucke
     runs/<namespace>/<run id>/stages/<stage>.json each stage as it finished: its dvc.lock entry,
                                                   ran or reused, timings, resources
     runs/<namespace>/<run id>/dvc.lock            the run's complete dvc.lock, once every stage is in
+    runs/<namespace>/<run id>/results.json        with it: the metrics and plots outputs and their hashes
     index/<namespace>/<key>.json                  the first result of a stage identity (see dvcstage)
 
 Every file is written once. Run ids start with the UTC time, so the newest run sorts last.
@@ -70,6 +71,8 @@ class RunRecord:
     region: str = ""
     queue: str = ""
     jobs: Mapping[str, str] = field(default_factory=dict)  # Batch: stage -> job id (from jobs.json)
+    # dvc.yaml's metrics and plots paths and top-level plot definitions, so results read without a checkout
+    results: Mapping[str, Any] = field(default_factory=dict)
 
     def plan(self, name: str) -> StagePlan:
         for stage in self.stages:
@@ -207,7 +210,20 @@ def finish(store: Store, record: RunRecord) -> bool:
         store.create(_run_key(record.namespace, record.run_id, "dvc.lock"), text.encode())
     except RecordExists:
         return False
+    store.create(_run_key(record.namespace, record.run_id, "results.json"), _dump(results(record, done)))
     return True
+
+
+def results(record: RunRecord, done: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
+    """The run's metrics and plots outputs (lock ``outs`` items plus their stage): a reader of the latest
+    run's metrics needs this file and the objects, not the record and every stage."""
+    kinds = {path: kind for kind in ("metrics", "plots") for path in record.results.get(kind, [])}
+    found: dict[str, dict[str, Any]] = {"metrics": {}, "plots": {}}
+    for name, stage in done.items():
+        for out in stage["entry"].get("outs", []):
+            if (kind := kinds.get(out["path"])) is not None:
+                found[kind][out["path"]] = {**out, "stage": name}
+    return found
 
 
 def lock(store: Store, record: RunRecord) -> str:
