@@ -83,9 +83,12 @@ class Runs:
         remote: str | None = None,
         region: str | None = None,
         cache: str | Path | None = None,
+        archive: Archive | None = None,
     ) -> None:
         self.namespace = namespace
-        self.archive = Archive.of(project, bucket=bucket, folder=folder, remote=remote, region=region, cache=cache)
+        self.archive = archive or Archive.of(
+            project, bucket=bucket, folder=folder, remote=remote, region=region, cache=cache
+        )
 
     def __repr__(self) -> str:
         return f"Runs({self.namespace!r}, {self.archive.store.uri('runs/' + self.namespace)!r})"
@@ -220,7 +223,7 @@ class Run:
     def metrics(self) -> dict[str, Any]:
         """Every metric of the run's metrics files, nested keys joined by ``.`` (``path:key`` when files clash)."""
         found: dict[str, Any] = {}
-        files = {path: _flatten(self.read_data(out)) for path, out in self._declared("metrics").items()}
+        files = {path: flatten(self.read_data(out)) for path, out in self._declared("metrics").items()}
         for path, values in files.items():
             for name, value in values.items():
                 clash = any(name in other for other_path, other in files.items() if other_path != path)
@@ -266,12 +269,13 @@ class Run:
         return dict(outputs[output])
 
 
-def _flatten(data: Any, prefix: str = "") -> dict[str, Any]:
-    if not isinstance(data, Mapping):  # a metrics file holds a mapping; anything else has no names
+def flatten(data: Any, prefix: str = "") -> dict[str, Any]:
+    """``{"train": {"C": 1}}`` -> ``{"train.C": 1}``: params and metrics by dotted names (a non-mapping has none)."""
+    if not isinstance(data, Mapping):
         return {}
     found: dict[str, Any] = {}
     for key, value in data.items():
-        found.update(_flatten(value, f"{prefix}{key}.") if isinstance(value, Mapping) else {f"{prefix}{key}": value})
+        found.update(flatten(value, f"{prefix}{key}.") if isinstance(value, Mapping) else {f"{prefix}{key}": value})
     return found
 
 
