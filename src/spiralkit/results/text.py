@@ -40,6 +40,14 @@ def delta(change: Change) -> str:
     return f"{change.delta:+.4g}{percent}"
 
 
+def size_delta(change: Change) -> str:
+    """``-439 B (-11.5%)``: how much bigger or smaller a file became."""
+    if change.delta is None or not change.delta:
+        return ""
+    percent = f" ({change.ratio:+.1%})" if change.ratio is not None else ""
+    return f"{'+' if change.delta > 0 else '-'}{size(abs(change.delta))}{percent}"
+
+
 def table(rows: Sequence[Sequence[str]]) -> str:
     """Columns padded to their widest cell, two spaces apart."""
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
@@ -119,7 +127,7 @@ def diff(comparison: Comparison) -> str:
         rows = [["  PATH", "BEFORE", "AFTER", "SIZE CHANGE"]]
         for c in comparison.data:
             sizes = Change(c.name, (c.before or {}).get("size"), (c.after or {}).get("size"))
-            rows.append([f"  {c.name}", _version(c.before), _version(c.after), delta(sizes)])
+            rows.append([f"  {c.name}", _version(c.before), _version(c.after), size_delta(sizes)])
         lines.append(table(rows))
     return "\n".join(lines)
 
