@@ -11,10 +11,23 @@ import sys
 from collections.abc import Sequence
 
 from spiralkit import __version__
-from spiralkit.commands import infra, job, keepalive, lock, logs, namespace, pull, run, runs, status, workstation
+from spiralkit.commands import (
+    infra,
+    job,
+    keepalive,
+    lock,
+    logs,
+    namespace,
+    pull,
+    report,
+    run,
+    runs,
+    status,
+    workstation,
+)
 from spiralkit.errors import SpiralError
 
-COMMANDS = (namespace, run, status, pull, logs, job, infra, workstation, keepalive, lock, runs)
+COMMANDS = (namespace, run, status, pull, logs, job, infra, workstation, keepalive, lock, runs, report)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -36,16 +36,21 @@ def delta(change: Change) -> str:
         return ""
     if change.delta is None:
         return "new" if change.before is None else "gone" if change.after is None else "changed"
-    percent = f" ({change.ratio:+.1%})" if change.ratio is not None else ""
-    return f"{change.delta:+.4g}{percent}"
+    return f"{change.delta:+.4g}{_percent(change.ratio)}"
 
 
 def size_delta(change: Change) -> str:
     """``-439 B (-11.5%)``: how much bigger or smaller a file became."""
     if change.delta is None or not change.delta:
         return ""
-    percent = f" ({change.ratio:+.1%})" if change.ratio is not None else ""
-    return f"{'+' if change.delta > 0 else '-'}{size(abs(change.delta))}{percent}"
+    return f"{'+' if change.delta > 0 else '-'}{size(abs(change.delta))}{_percent(change.ratio)}"
+
+
+def _percent(ratio: float | None) -> str:
+    """`` (+4.4%)``; small changes keep two decimals so they do not read as 0.0%."""
+    if ratio is None:
+        return ""
+    return f" ({ratio:+.2%})" if abs(ratio) < 0.01 else f" ({ratio:+.1%})"
 
 
 def table(rows: Sequence[Sequence[str]]) -> str:
