@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from results_fixtures import make_run
 
+from spiralkit import aws
 from spiralkit.cli import main
 from spiralkit.results import graph
 from spiralkit.results.client import Runs
@@ -157,3 +158,40 @@ def test_the_report_opens_offline_in_a_browser_without_errors(folder: Path, tmp_
     assert requested == ["http://example.com/x.png"]
     assert "Uncaught ReferenceError" in log
     assert '"boom"' in log
+
+
+def upload(archive: Path, bucket: str) -> None:
+    """The records folder and the DVC remote folder, as a project with a bucket keeps them."""
+    s3 = aws.client("s3")
+    s3.create_bucket(Bucket=bucket)
+    for folder, prefix in ((archive / ".spiral", "spiral"), (archive / "dvc-storage", "dvc")):
+        for path in folder.rglob("*"):
+            if path.is_file():
+                s3.put_object(Bucket=bucket, Key=f"{prefix}/{path.relative_to(folder)}", Body=path.read_bytes())
+
+
+def test_publish_puts_the_report_and_an_index_in_the_bucket(
+    folder: Path, aws_env: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    upload(folder.parent, "acme-churn")
+    out = tmp_path / "r.html"
+    assert main(["report", BRANCH, "--bucket", "acme-churn", "--publish", "-o", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert f"published s3://acme-churn/reports/test.feature/{BRANCH}.html" in printed
+    s3 = aws.client("s3")
+    body = s3.get_object(Bucket="acme-churn", Key=f"reports/test.feature/{BRANCH}.html")
+    assert body["ContentType"] == "text/html; charset=utf-8"
+    assert body["Body"].read().decode() == out.read_text()
+    index = s3.get_object(Bucket="acme-churn", Key="reports/test.feature/index.html")["Body"].read().decode()
+    assert f'<a href="{BRANCH}.html">{BRANCH}</a>' in index
+    assert "0.95 <span class=same>+0.05 (+5.6%)</span>" in index  # roc_auc against prod's latest
+    assert f"changes against prod {PROD}" in index
+
+    # A prod run's own index: the latest prod run has no delta against itself, the older one has.
+    assert main(["report", "prod", "--bucket", "acme-churn", "--publish", "-o", str(out)]) == 0
+    index = s3.get_object(Bucket="acme-churn", Key="reports/prod/index.html")["Body"].read().decode()
+    assert index.index(PROD) < index.index(PROD_OLD)  # newest first
+    assert f'<a href="{PROD}.html">' in index
+    assert f'<a href="{PROD_OLD}.html">' not in index  # no report published for it
+    assert "0.8 <span class=same>-0.1 (-11.1%)</span>" in index
+    assert "0.9 <span class=same></span>" in index

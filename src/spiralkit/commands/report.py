@@ -10,6 +10,7 @@ from typing import Any
 from spiralkit.commands.runs import RUN_HELP, opened, where
 from spiralkit.results import lookup, report
 from spiralkit.results.client import Runs
+from spiralkit.results.publish import publish
 from spiralkit.results.threshold import check, parse
 
 
@@ -24,6 +25,9 @@ def register(subparsers: Any) -> None:
         help="where to write it (default: .spiral/reports/<namespace>/<run>.html, git-ignored)",
     )
     parser.add_argument("--open", action="store_true", help="open it in the browser")
+    parser.add_argument(
+        "--publish", action="store_true", help="also put it in reports/<namespace>/ of the bucket, with an index page"
+    )
     parser.add_argument(
         "--fail-below",
         action="append",
@@ -43,6 +47,9 @@ def run(args: argparse.Namespace) -> int:
     default = Path(".spiral/reports") / found.namespace / f"{found.id}.html"
     path = report.write(args.output or ((project.root if project else Path.cwd()) / default), text)
     print(f"report of {found.namespace}/{found.id} ({len(text.encode()) / 1e3:.0f} kB): {path}")
+    if args.publish:
+        for uri in publish(archive, found, text):
+            print(f"published {uri}")
     if args.open:
         webbrowser.open(path.resolve().as_uri())
     check(found.metrics, thresholds)
