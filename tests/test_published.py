@@ -64,7 +64,7 @@ def test_a_name_that_leaves_the_namespace_folder_is_refused(
     name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     root = _project(tmp_path / "churn", monkeypatch)
-    with pytest.raises(NamespaceError, match="published name .* is not valid"):
+    with pytest.raises(NamespaceError, match=r"published name .* is not valid"):
         publish(PREDICTIONS, name)
     with pytest.raises(NamespaceError, match="not valid"):
         read_published(name, "prod")
@@ -73,4 +73,6 @@ def test_a_name_that_leaves_the_namespace_folder_is_refused(
 
 def test_plain_nested_names_are_published(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     root = _project(tmp_path / "churn", monkeypatch)
-    assert publish(PREDICTIONS, "scores/2026-12.parquet") == str(root / "published" / "user.ana" / "scores/2026-12.parquet")
+    assert publish(PREDICTIONS, "scores/2026-12.parquet") == str(
+        root / "published" / "user.ana" / "scores/2026-12.parquet"
+    )

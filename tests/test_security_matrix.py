@@ -9,6 +9,7 @@ docs/security.md shows the matrix this test produces (SPIRAL_UPDATE_DOCS=1 rewri
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -16,7 +17,6 @@ import sys
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import boto3
@@ -67,7 +67,8 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         skip_tasks=True,
     )
     decoded, errors = decode(str(project / "infra" / "stack.yaml"))
-    assert not errors and decoded is not None
+    assert not errors
+    assert decoded is not None
     return dict(decoded)
 
 
@@ -106,13 +107,17 @@ def principals(template: dict[str, Any]) -> list[Principal]:
     return [
         Principal("person-ana", f"arn:aws:iam::{ACCOUNT}:user/ana", docs(template, "PersonPolicy"), A, frozenset({A})),
         Principal("person-bo", f"arn:aws:iam::{ACCOUNT}:user/bo", docs(template, "PersonPolicy"), B, frozenset({B})),
+        Principal("workstation-ana", role_arn(profile_name(A)), [workstation_policy(A)], A, frozenset({A})),
         Principal(
-            "workstation-ana", role_arn(profile_name(A)), [workstation_policy(A)], A, frozenset({A})
+            "branch-ci", role_arn(f"{PROJECT}-ci-branch"), docs(template, "BranchCiRole"), "", frozenset({"test"})
         ),
-        Principal("branch-ci", role_arn(f"{PROJECT}-ci-branch"), docs(template, "BranchCiRole"), "", frozenset({"test"})),
         Principal("prod-ci", role_arn(f"{PROJECT}-ci-prod"), docs(template, "ProdCiRole"), "", frozenset({"prod"})),
-        Principal("branch-job", role_arn(f"{PROJECT}-batch-job"), docs(template, "JobRole"), "", frozenset({"test", "user"})),
-        Principal("prod-job", role_arn(f"{PROJECT}-batch-job-prod"), docs(template, "ProdJobRole"), "", frozenset({"prod"})),
+        Principal(
+            "branch-job", role_arn(f"{PROJECT}-batch-job"), docs(template, "JobRole"), "", frozenset({"test", "user"})
+        ),
+        Principal(
+            "prod-job", role_arn(f"{PROJECT}-batch-job-prod"), docs(template, "ProdJobRole"), "", frozenset({"prod"})
+        ),
     ]
 
 
@@ -137,7 +142,7 @@ def may_write_namespace(principal: Principal, namespace: str | None) -> bool:
     kind, _, rest = namespace.partition(".")
     if not rest or kind not in {"user", "test"}:
         return False
-    return kind in principal.writes or rest in principal.writes and kind == "user"
+    return kind in principal.writes or (kind == "user" and rest in principal.writes)
 
 
 def expected_s3(principal: Principal, verb: str, key: str) -> bool:
@@ -234,14 +239,14 @@ def _substituted(document: Any, context: Mapping[str, str]) -> Any:
 @pytest.fixture(scope="module")
 def moto_clients(enforcing_moto: str, principals: list[Principal]) -> dict[str, Callable[[str], Any]]:
     """An admin client maker, and one per principal: an IAM user holding that principal's policies."""
-    import json
-
     bootstrap = _client(enforcing_moto, "iam", {"AccessKeyId": "boot", "SecretAccessKey": "boot"})
     bootstrap.create_user(UserName="admin")
     bootstrap.put_user_policy(
         UserName="admin",
         PolicyName="all",
-        PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}),
+        PolicyDocument=json.dumps(
+            {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+        ),
     )
     admin_key = bootstrap.create_access_key(UserName="admin")["AccessKey"]
     iam = _client(enforcing_moto, "iam", admin_key)
@@ -364,9 +369,15 @@ def _attach(volume_owner: str, encrypted: bool) -> Callable[[Principal], dict[st
 NO_REQUEST: Callable[[Principal], dict[str, str]] = lambda p: {}  # noqa: E731
 PEOPLE = ("person-ana", "person-bo")
 CASES = [
-    Case("batch:SubmitJob", f"{PROJECT}-prod, tagged prod", _submit(f"{PROJECT}-prod"), _tagged("prod"), _is("prod-ci")),
     Case(
-        "batch:SubmitJob", f"{PROJECT}-prod, tagged own namespace", _submit(f"{PROJECT}-prod"), _tagged(None), _is("prod-ci")
+        "batch:SubmitJob", f"{PROJECT}-prod, tagged prod", _submit(f"{PROJECT}-prod"), _tagged("prod"), _is("prod-ci")
+    ),
+    Case(
+        "batch:SubmitJob",
+        f"{PROJECT}-prod, tagged own namespace",
+        _submit(f"{PROJECT}-prod"),
+        _tagged(None),
+        _is("prod-ci"),
     ),
     Case("batch:SubmitJob", f"{PROJECT}-dev, tagged prod", _submit(f"{PROJECT}-dev"), _tagged("prod"), _is()),
     Case(
@@ -376,7 +387,13 @@ CASES = [
         _tagged(None),
         _is("branch-ci", *PEOPLE),
     ),
-    Case("batch:SubmitJob", f"{PROJECT}-dev, tagged user.{A}", _submit(f"{PROJECT}-dev"), _tagged(f"user.{A}"), _is("person-ana")),
+    Case(
+        "batch:SubmitJob",
+        f"{PROJECT}-dev, tagged user.{A}",
+        _submit(f"{PROJECT}-dev"),
+        _tagged(f"user.{A}"),
+        _is("person-ana"),
+    ),
     Case("batch:SubmitJob", f"{PROJECT}-dev, untagged", _submit(f"{PROJECT}-dev"), NO_REQUEST, _is()),
     Case(
         "batch:RegisterJobDefinition",
@@ -393,7 +410,13 @@ CASES = [
         _is("branch-ci", *PEOPLE),
     ),
     Case("batch:TerminateJob", "job tagged prod", _job("prod"), NO_REQUEST, _is("prod-ci")),
-    Case("batch:TerminateJob", "job tagged test.feature-x-1a2b3c", _job("test.feature-x-1a2b3c"), NO_REQUEST, _is("branch-ci")),
+    Case(
+        "batch:TerminateJob",
+        "job tagged test.feature-x-1a2b3c",
+        _job("test.feature-x-1a2b3c"),
+        NO_REQUEST,
+        _is("branch-ci"),
+    ),
     Case("batch:TerminateJob", f"job tagged user.{A}", _job(f"user.{A}"), NO_REQUEST, _is("person-ana")),
     Case("batch:TerminateJob", "untagged job", lambda p: {_batch("job", "j1"): {}}, NO_REQUEST, _is()),
     Case("batch:TagResource", "existing job tagged prod (retag it)", _job("prod"), NO_REQUEST, _is()),
@@ -425,7 +448,9 @@ CASES = [
         NO_REQUEST,
         _is("branch-ci", "prod-ci"),
     ),
-    Case("ec2:AttachVolume", f"encrypted home of {A} to {A}'s instance", _attach(A, True), NO_REQUEST, _is("person-ana")),
+    Case(
+        "ec2:AttachVolume", f"encrypted home of {A} to {A}'s instance", _attach(A, True), NO_REQUEST, _is("person-ana")
+    ),
     Case("ec2:AttachVolume", f"unencrypted volume tagged {A}", _attach(A, False), NO_REQUEST, _is()),
     Case("ec2:AttachVolume", f"home of {B} to {A}'s instance", _attach(B, True), NO_REQUEST, _is()),
     Case(
@@ -465,13 +490,17 @@ def evaluated_rows(principals: list[Principal]) -> tuple[list[Row], dict[str, bo
         cells = {}
         for principal in principals:
             context = {**principal.context(), **case.request(principal)}
-            cells[principal.name] = iam_policy.allowed(principal.policies, case.action, case.resources(principal), context)
+            cells[principal.name] = iam_policy.allowed(
+                principal.policies, case.action, case.resources(principal), context
+            )
             expected[f"{case.action} {case.label} / {principal.name}"] = case.expected(principal)
         rows.append(Row(case.action, case.label, "policy evaluation", cells))
     return rows, expected
 
 
-def immutable_tag_row(template: dict[str, Any], clients: Mapping[str, Callable[[str], Any]], principals: list[Principal]) -> Row:
+def immutable_tag_row(
+    template: dict[str, Any], clients: Mapping[str, Callable[[str], Any]], principals: list[Principal]
+) -> Row:
     """ECR refuses a second push of a tag, whoever pushes: moto enforces the stack's setting."""
     properties = template["Resources"]["Repository"]["Properties"]
     ecr = clients["admin"]("ecr")
@@ -480,7 +509,14 @@ def immutable_tag_row(template: dict[str, Any], clients: Mapping[str, Callable[[
         imageTagMutability=properties["ImageTagMutability"],
         imageScanningConfiguration={"scanOnPush": properties["ImageScanningConfiguration"]["ScanOnPush"]},
     )
-    manifest = '{"schemaVersion": 2, "mediaType": "application/vnd.docker.distribution.manifest.v2+json", "config": {"digest": "sha256:%s"}, "layers": []}'
+    manifest = json.dumps(
+        {
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+            "config": {"digest": "sha256:%s"},
+            "layers": [],
+        }
+    )
     ecr.put_image(repositoryName=REPOSITORY, imageManifest=manifest % ("1" * 64), imageTag="abc123")
     with pytest.raises(ClientError) as refused:
         ecr.put_image(repositoryName=REPOSITORY, imageManifest=manifest % ("2" * 64), imageTag="abc123")
@@ -516,7 +552,7 @@ def test_security_matrix(
 
     rows = s3_rows(principals, moto_clients, bucket_policy)
     evaluated, expected = evaluated_rows(principals)
-    rows += evaluated + [immutable_tag_row(template, moto_clients, principals)]
+    rows += [*evaluated, immutable_tag_row(template, moto_clients, principals)]
 
     for row in rows[: len(rows) - len(evaluated) - 1]:
         verb = row.action.removeprefix("s3 ")
@@ -548,7 +584,15 @@ def test_security_matrix(
 
 def test_the_evaluator_denies_what_it_does_not_understand() -> None:
     """A statement whose variable cannot be filled in matches nothing, as in AWS."""
-    policy = {"Statement": [{"Effect": "Allow", "Action": "s3:PutObject", "Resource": "arn:aws:s3:::b/user.${aws:PrincipalTag/spiral-user}/*"}]}
+    policy = {
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Action": "s3:PutObject",
+                "Resource": "arn:aws:s3:::b/user.${aws:PrincipalTag/spiral-user}/*",
+            }
+        ]
+    }
     resource = {"arn:aws:s3:::b/user.ana/x": {}}
     assert iam_policy.allowed([policy], "s3:PutObject", resource, {"aws:PrincipalTag/spiral-user": "ana"})
     assert not iam_policy.allowed([policy], "s3:PutObject", resource, {})
