@@ -60,7 +60,7 @@ def stack_template(root: Path) -> dict[str, object]:
 def deploy_stack(root: Path, **parameters: str) -> dict[str, str]:
     """Deploy ``root``'s stack to moto, as `spiral infra deploy` does; return its outputs."""
     lines: list[str] = []
-    overrides = {"GitHubOidcProviderArn": oidc_provider_arn(), **parameters}
+    overrides = {"GitHubOidcProviderArn": oidc_provider_arn(), "GitHubRepository": "acme/churn-model", **parameters}
     outputs = deploy.deploy(config.load(root), overrides, lines.append, poll=0.1)
     assert any("CREATE_COMPLETE" in line for line in lines), lines
     return outputs

@@ -22,7 +22,12 @@ CI_PULL_REQUEST = {
     "GITHUB_HEAD_REF": "fix-x",
 }
 # A fork's pull request from its own branch called main, with the variables a laptop could set too.
-CI_FORK_MAIN = {**CI_PULL_REQUEST, "GITHUB_HEAD_REF": "main", "GITHUB_REF": "refs/heads/main", "GITHUB_REF_NAME": "main"}
+CI_FORK_MAIN = {
+    **CI_PULL_REQUEST,
+    "GITHUB_HEAD_REF": "main",
+    "GITHUB_REF": "refs/heads/main",
+    "GITHUB_REF_NAME": "main",
+}
 CI_TAG_MAIN = {"GITHUB_ACTIONS": "true", "GITHUB_REF_NAME": "main", "GITHUB_REF": "refs/tags/main"}
 NEW_FEATURES = "test.feature-new-features-" + hashlib.sha256(b"feature/new-features").hexdigest()[:6]
 

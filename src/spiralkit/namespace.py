@@ -95,8 +95,8 @@ def resolve(config: ProjectConfig, requested: str | None = None, env: Mapping[st
     if name == PROD:
         if not is_production_ci(config, env):
             raise NamespaceError(
-                f"only CI on the production branch ({config.production_branch!r}), on a push and not "
-                "a pull request, may write the 'prod' namespace; "
+                f"only CI on the production branch ({config.production_branch!r}) may write the 'prod' "
+                "namespace, on a push and never from a pull request; "
                 f"run in your own namespace ({default(config, env)}) instead"
             )
         return name
