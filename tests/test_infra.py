@@ -60,7 +60,7 @@ def stack_template(root: Path) -> dict[str, object]:
 def deploy_stack(root: Path, **parameters: str) -> dict[str, str]:
     """Deploy ``root``'s stack to moto, as `spiral infra deploy` does; return its outputs."""
     lines: list[str] = []
-    overrides = {"GitHubOidcProviderArn": oidc_provider_arn(), **parameters}
+    overrides = {"GitHubOidcProviderArn": oidc_provider_arn(), "GitHubRepository": "acme/churn-model", **parameters}
     outputs = deploy.deploy(config.load(root), overrides, lines.append, poll=0.1)
     assert any("CREATE_COMPLETE" in line for line in lines), lines
     return outputs
@@ -149,3 +149,29 @@ def test_a_malformed_parameter_is_refused(
     monkeypatch.chdir(project)
     assert cli.main(["infra", "deploy", "--parameter", "EnableGpu"]) == 2
     assert "--parameter 'EnableGpu': expected KEY=VALUE" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("repository", "reason"),
+    [
+        ("your-org/churn-model", "placeholder"),
+        ("acme", "owner/name"),
+        ("acme/churn/x", "owner/name"),
+        ("acme/*", "owner/name"),
+        ("acme/..", "owner/name"),
+        ("", "owner/name"),
+    ],
+)
+def test_deploy_refuses_the_placeholder_and_anything_not_owner_name(
+    project: Path, repository: str, reason: str
+) -> None:
+    with pytest.raises(deploy.InfraError, match=reason):
+        deploy.deploy(config.load(project), {"GitHubRepository": repository}, poll=0.1)
+
+
+def test_deploy_reads_the_repository_from_the_rendered_stack(tmp_path: Path, project: Path) -> None:
+    text = (project / "infra" / "stack.yaml").read_text(encoding="utf-8")
+    assert deploy.check_repository(text, {}) == "acme/churn-model"
+    placeholder = render(tmp_path / "churn-model", {"s3_bucket": "acme-churn-data"}, skip_tasks=True)
+    with pytest.raises(deploy.InfraError, match="placeholder"):
+        deploy.deploy(config.load(placeholder), poll=0.1)

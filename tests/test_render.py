@@ -117,9 +117,10 @@ def test_dvc_repro_runs_the_pipeline_and_publishes(project: Path, aws_env: str) 
     assert "roc_auc" in run(["dvc", "metrics", "show"], project, venv=venv).stdout
     run(["dvc", "plots", "show"], project, venv=venv)
     assert (project / "dvc_plots" / "index.html").is_file()
-    if settings["s3_bucket"]:
-        listed = s3.list_objects_v2(Bucket=settings["s3_bucket"], Prefix="published/user.ana/")
-        assert [item["Key"] for item in listed["Contents"]] == ["published/user.ana/predictions.parquet"]
+    if settings["s3_bucket"]:  # with AWS, the namespace is the caller's identity, not SPIRAL_USER
+        who = aws.client("sts").get_caller_identity()["Arn"].rsplit("/", 1)[-1].lower()
+        listed = s3.list_objects_v2(Bucket=settings["s3_bucket"], Prefix=f"published/user.{who}/")
+        assert [item["Key"] for item in listed["Contents"]] == [f"published/user.{who}/predictions.parquet"]
     else:
         assert (project / "published" / "user.ana" / "predictions.parquet").is_file()
     again = run(["dvc", "repro"], project, venv=venv, env={"SPIRAL_USER": "ana"})
