@@ -98,7 +98,10 @@ def test_bucket_is_versioned_and_private(project: Path) -> None:
 
 
 # Subjects GitHub sends: both formats (names, and names with immutable ids), for each kind of job.
-BRANCH_JOB = ("repo:acme/churn-model:ref:refs/heads/feature-x", "repo:acme@123/churn-model@456:ref:refs/heads/feature-x")
+BRANCH_JOB = (
+    "repo:acme/churn-model:ref:refs/heads/feature-x",
+    "repo:acme@123/churn-model@456:ref:refs/heads/feature-x",
+)
 PROD_JOB = ("repo:acme/churn-model:environment:production", "repo:acme@123/churn-model@456:environment:production")
 SCHEDULED_JOB = (
     "repo:acme/churn-model:environment:production-scheduled",
@@ -121,7 +124,10 @@ def _trusts(condition: dict[str, dict[str, object]], subject: str) -> bool:
     keys = {key for block in condition.values() for key in block}
     # Only the keys AWS gets from GitHub's provider: a `ref` or `job_workflow_ref` key would never match.
     assert keys <= {"token.actions.githubusercontent.com:aud", "token.actions.githubusercontent.com:sub"}
-    token = {"token.actions.githubusercontent.com:aud": "sts.amazonaws.com", "token.actions.githubusercontent.com:sub": subject}
+    token = {
+        "token.actions.githubusercontent.com:aud": "sts.amazonaws.com",
+        "token.actions.githubusercontent.com:sub": subject,
+    }
     for operator, block in condition.items():
         for key, wanted in block.items():
             values = wanted if isinstance(wanted, list) else [wanted]
