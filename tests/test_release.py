@@ -33,8 +33,9 @@ def test_the_tag_check_fails_on_a_mismatch(tmp_path: Path) -> None:
     script = next(step["run"] for step in workflow["jobs"]["build"]["steps"] if "tag" in step.get("name", ""))
     shutil.copy(ROOT / "pyproject.toml", tmp_path)
     for tag, code in ((f"v{spiralkit.__version__}", 0), ("v9.9.9", 1)):
-        result = subprocess.run(["bash", "-euo", "pipefail", "-c", script], cwd=tmp_path,
-                                env={"PATH": os.environ["PATH"], "TAG": tag}, capture_output=True, text=True)  # fmt: skip
+        env = {"PATH": os.environ["PATH"], "TAG": tag}
+        result = subprocess.run(["bash", "-euo", "pipefail", "-c", script], cwd=tmp_path, env=env,
+                                capture_output=True, text=True)  # fmt: skip
         assert result.returncode == code, result.stdout + result.stderr
     assert "does not match pyproject.toml's version" in result.stdout
 
