@@ -319,7 +319,8 @@ def test_status_and_logs_find_a_run_from_a_checkout_that_did_not_submit_it(
     shutil.rmtree(toy / ".spiral")  # a fresh clone, or the next CI job
     assert cli.main(["status", "--namespace", NAMESPACE]) == 0
     out = capsys.readouterr().out
-    assert f"{record.run_id} ({NAMESPACE}, batch, {record.commit[:8]}, tester from laptop): 0 pending, 0 running, 6 succeeded" in out
+    header = f"{record.run_id} ({NAMESPACE}, batch, {record.commit[:8]}, moto from laptop)"  # moto's caller
+    assert f"{header}: 0 pending, 0 running, 6 succeeded" in out
     assert cli.main(["status", older.run_id, "--namespace", NAMESPACE]) == 0
     assert "1 succeeded" in capsys.readouterr().out
 
@@ -332,5 +333,5 @@ def test_status_and_logs_find_a_run_from_a_checkout_that_did_not_submit_it(
     logs.put_log_events(logGroupName=progress.LOG_GROUP, logStreamName=stream, logEvents=[event])
     assert cli.main(["logs", "report"]) == 0
     assert capsys.readouterr().out == "Running stage 'report'\n"
-    assert cli.main(["status", "20000101T000000Z-none", "--namespace", NAMESPACE]) == 8
+    assert cli.main(["status", "20000101T000000Z-none", "--namespace", NAMESPACE]) == 10
     assert "no run '20000101T000000Z-none' in user.tester" in capsys.readouterr().err

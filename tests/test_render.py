@@ -32,12 +32,12 @@ ANSWER_SETS = {
 
 
 @pytest.fixture(scope="module", params=list(ANSWER_SETS), ids=list(ANSWER_SETS))
-def project(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, wheelhouse: Path) -> Path:
+def project(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, package_index: str) -> Path:
     """A rendered project (git repository and first commit made by the copier task) with its .venv."""
     data: dict[str, Any] = ANSWER_SETS[request.param]
     dst = render(tmp_path_factory.mktemp(request.param) / "churn-model", data)
     answers = yaml.safe_load((dst / ".copier-answers.yml").read_text())
-    make_venv(dst, answers["python_version"], wheelhouse)
+    make_venv(dst, answers["python_version"])
     return dst
 
 

@@ -235,7 +235,7 @@ def test_a_job_without_its_upstream_record_or_in_another_commit_is_refused(
         features["container"]["command"], cwd=host, env=job_env(features, venv, tmp_path / "h1"),
         capture_output=True, text=True,
     )  # fmt: skip
-    assert early.returncode == 8
+    assert early.returncode == 10
     assert f"stage features: upstream stage 'ingest' of run {run_id} has no record" in early.stderr
     assert "Running stage" not in early.stdout
 
@@ -246,7 +246,7 @@ def test_a_job_without_its_upstream_record_or_in_another_commit_is_refused(
         ingest["container"]["command"], cwd=other, env=job_env(ingest, venv, tmp_path / "h2"),
         capture_output=True, text=True,
     )  # fmt: skip
-    assert refused.returncode == 8
+    assert refused.returncode == 10
     assert "recorded for another copy of the project: its dvc.yaml or params.yaml differ" in refused.stderr
 
     s3 = aws.client("s3")
@@ -254,5 +254,5 @@ def test_a_job_without_its_upstream_record_or_in_another_commit_is_refused(
     whole = s3.get_object(Bucket=BUCKET, Key=f"spiral/runs/{namespace}/{run_id}/run.json")["Body"].read()
     s3.put_object(Bucket=BUCKET, Key=key, Body=whole[: len(whole) // 2])
     truncated = run(["spiral", "status", "--namespace", namespace], project, venv, check=False)
-    assert truncated.returncode == 8
+    assert truncated.returncode == 10
     assert f"s3://{BUCKET}/{key} is not a complete record" in truncated.stderr

@@ -16,6 +16,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument("run_id", nargs="?", metavar="RUN", help="a run id that `spiral run` printed")
     parser.add_argument("--wait", action="store_true", help="follow the run until it ends")
     parser.add_argument("--namespace", help="the run's namespace (default: the last run started here, else yours)")
+    progress.add_wait_timeout(parser)
     parser.set_defaults(handler=run)
 
 
@@ -30,7 +31,7 @@ def run(args: argparse.Namespace) -> int:
             print(f"  {name:<32} {stage['status'] if stage else 'not recorded':<12} {_seconds(stage)}")
         print(f"{header}: {len(done)} of {len(found.stages)} stage(s) recorded")
         return 0
-    states = progress.wait(found) if args.wait else progress.describe(found)
+    states = progress.wait(found, deadline=args.wait_timeout) if args.wait else progress.describe(found)
     if not args.wait:
         for state in states:
             how = done[state.stage]["status"] if state.stage in done else ""
@@ -38,7 +39,7 @@ def run(args: argparse.Namespace) -> int:
         for name in found.reused:
             print(f"  {name:<32} {'reused':<10} from run {found.reused[name]['from_run']}")
         print(f"{header}: {progress.summary(states)}")
-    report(states)
+    report(states, found.region)
     return 0
 
 

@@ -42,7 +42,6 @@ def parameters(project: ProjectConfig, overrides: Mapping[str, str]) -> list[dic
         "BucketName": project.bucket,
         "JobQueueName": project.job_queue,
         "EcrRepositoryName": project.ecr_repository,
-        "ProductionBranch": project.production_branch,
         **overrides,
     }
     return [{"ParameterKey": key, "ParameterValue": value} for key, value in values.items() if value]

@@ -20,7 +20,7 @@ from spiralkit.errors import SpiralError
 class RecordError(SpiralError):
     """A run record is missing, unreadable, or not the one the run expects."""
 
-    exit_code = 8
+    exit_code = 10
 
 
 class RecordExists(RecordError):
