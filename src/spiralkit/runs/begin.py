@@ -16,8 +16,8 @@ from typing import Any
 
 import yaml
 
-from spiralkit.batch.plan import Plan
 from spiralkit import namespace as namespaces
+from spiralkit.batch.plan import Plan
 from spiralkit.config import ProjectConfig
 from spiralkit.errors import SpiralError
 from spiralkit.runs import dvcstage, environment
