@@ -17,8 +17,10 @@ ANSWER_SETS = {
     "every-answer-changed": {
         "project_name": "fraud-radar",
         "package_name": "radar",
-        "description": 'Flag card payments that look like fraud, so the "risk" team reviews them first.',
-        "author_name": "Ana Lima",
+        # Characters that broke generated files before: quotes, a backslash, braces, `$`, Markdown marks.
+        "description": 'Flag card payments that look like fraud {early}, so the "risk" team (C:\\ops, $TEAM) *reviews*',
+        "author_name": 'Ana "Q" O\'Lima',
+        "production_reviewers": "ana-lima acme/risk-team",
         "author_email": "ana.lima@acme.io",
         "python_version": "3.13",
         "license": "MIT",
