@@ -200,6 +200,7 @@ def stages(store: Store, record: RunRecord) -> dict[str, dict[str, Any]]:
         loaded = pool.map(lambda name: load_stage(store, record, name), done)
         return {name: stage for name, stage in zip(done, loaded, strict=True) if stage is not None}
 
+
 def lock_text(entries: Iterable[tuple[str, Mapping[str, Any]]]) -> str:
     """A dvc.lock holding ``entries`` (stage name, lock entry), as DVC writes it."""
     return yaml.safe_dump({"schema": LOCK_SCHEMA, "stages": dict(entries)}, sort_keys=False)
