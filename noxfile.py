@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import nox
@@ -77,8 +79,9 @@ def _rendered_project(session: nox.Session, project: Path, extras: str) -> Path:
     ``project/.venv``, which it returns."""
     wheels = _wheelhouse(session)
     shutil.rmtree(project, ignore_errors=True)
-    session.run("copier", "copy", "--trust", "--defaults", "--vcs-ref=HEAD", str(ROOT), str(project))
     env = {**_pyenv_versions(), "UV_FIND_LINKS": str(wheels)}
+    python = _project_python(session, env)
+    session.run("copier", "copy", "--trust", "--defaults", "--vcs-ref=HEAD", *python, str(ROOT), str(project))
     answers = (project / ".copier-answers.yml").read_text()
     python = next(
         line.split(":")[1].strip().strip("'\"") for line in answers.splitlines() if line.startswith("python_version")
@@ -99,6 +102,21 @@ def _rendered_project(session: nox.Session, project: Path, extras: str) -> Path:
         env=env,
     )
     return venv
+
+
+def _project_python(session: nox.Session, env: dict[str, str]) -> list[str]:
+    """copier's data for the project's Python: none (the template's default) when uv finds that Python, else the
+    version running nox, so that a machine with only its distribution's Python (Debian 12's 3.11), and no way to
+    download another, still renders a project it can run."""
+    default = re.search(r'^python_version:.*?^  default: "([\d.]+)"', (ROOT / "copier.yml").read_text(), re.M | re.S)
+    assert default, "copier.yml has no python_version default"
+    uv = shutil.which("uv") or "uv"
+    found = subprocess.run([uv, "python", "find", default[1]], env={**os.environ, **env}, capture_output=True)
+    if found.returncode == 0:
+        return []
+    running = f"{sys.version_info.major}.{sys.version_info.minor}"
+    session.warn(f"Python {default[1]} is not installed and uv cannot fetch it: the demo project uses {running}")
+    return [f"--data=python_version={running}"]
 
 
 def _in_project(session: nox.Session, venv: Path, command: list[str]) -> None:

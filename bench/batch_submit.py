@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 
 from bench import moto_server
@@ -24,11 +22,11 @@ STAGES = 200
 
 def run(context: Context) -> list[Figure]:
     project = _pipeline(context.work / "batch-pipeline")
-    with moto_server.running(context.work / "moto-batch") as server, _environment(server.env):
+    with moto_server.running(context.work / "moto-batch") as server, moto_server.pointed_at(server.env):
         server.configure({"batch": {"use_docker": False}})
         batch = aws.client("batch")
-        job_run = _run(_queue(batch))
-        definition = submit.register_definition(job_run, batch)
+        bench_run = job_run(queue(batch))
+        definition = submit.register_definition(bench_run, batch)
 
         def timed(action: Callable[[], object]) -> Callable[[], float]:
             def measure() -> float:
@@ -42,8 +40,8 @@ def run(context: Context) -> list[Figure]:
         runs = in_turns(
             {
                 "plan": timed(lambda: plan.from_dvc(project, [], BatchSettings())),
-                "loop": timed(lambda: submit.submit_sequential(planned, job_run, definition, batch)),
-                "spiralkit": timed(lambda: submit.submit_plan(planned, job_run, definition, batch)),
+                "loop": timed(lambda: submit.submit_sequential(planned, bench_run, definition, batch)),
+                "spiralkit": timed(lambda: submit.submit_plan(planned, bench_run, definition, batch)),
             },
             context.runs,
         )
@@ -78,24 +76,7 @@ def _pipeline(root: Path) -> Path:
     return root
 
 
-@contextmanager
-def _environment(env: dict[str, str]) -> Iterator[None]:
-    """Point spiralkit's boto3 clients at the bench's moto server for the duration."""
-    saved = {name: os.environ.get(name) for name in env}
-    os.environ.update(env)
-    aws.session.cache_clear()
-    try:
-        yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-        aws.session.cache_clear()
-
-
-def _queue(batch: object) -> str:
+def queue(batch: object) -> str:
     iam = aws.client("iam")
     role = iam.create_role(RoleName="bench-batch", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
     environment = batch.create_compute_environment(  # type: ignore[attr-defined]
@@ -108,7 +89,7 @@ def _queue(batch: object) -> str:
     return "bench-queue"
 
 
-def _run(queue: str) -> Run:
+def job_run(queue: str) -> Run:
     role = "arn:aws:iam::123456789012:role/bench-batch"
     return Run(
         run_id="bench", project="bench", namespace="user.bench", commit="0" * 40, user="bench", queue=queue,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import socket
 import subprocess
 import sys
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench.measure import BenchError
+from spiralkit import aws
 
 FAKE_AWS = {
     "AWS_ACCESS_KEY_ID": "bench",
@@ -78,3 +80,20 @@ def _wait_until_up(server: MotoServer, process: subprocess.Popen[bytes]) -> None
             if process.poll() is not None or time.monotonic() > deadline:
                 raise BenchError(f"moto server did not start; its log: {server.log}") from None
             time.sleep(0.2)
+
+
+@contextmanager
+def pointed_at(env: dict[str, str]) -> Iterator[None]:
+    """Point spiralkit's boto3 clients at the bench's moto server for the duration."""
+    saved = {name: os.environ.get(name) for name in env}
+    os.environ.update(env)
+    aws.session.cache_clear()
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        aws.session.cache_clear()

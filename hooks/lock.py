@@ -31,7 +31,8 @@ def spiral() -> list[str] | None:
 NO_SOLVER = (
     "lock: no conda-lock.yml yet (no micromamba, mamba or conda on PATH). Run `spiral lock` where one "
     "is installed and conda-forge is reachable, and commit conda-lock.yml, or push: the lock workflow "
-    "writes it. Meanwhile `uv venv && uv pip install -e .[dev]` gives a working environment."
+    "writes it. Meanwhile the README's first command (a venv, then `uv pip install -e .[dev]`) gives a "
+    "working environment."
 )
 
 

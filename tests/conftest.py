@@ -101,22 +101,48 @@ def isolated_git(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
 
 
 @pytest.fixture(scope="session")
-def wheelhouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """spiralkit built from this tree, offered to every install of a generated project."""
-    from helpers import build_wheel
+def package_index(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A package index on 127.0.0.1 serving spiralkit built from this tree, as a team's index mirror would.
 
-    wheels = build_wheel(tmp_path_factory.mktemp("wheels"))
-    os.environ["UV_FIND_LINKS"] = str(wheels)
-    os.environ["PIP_FIND_LINKS"] = str(wheels)
-    # Every build is version 0.1.0, and pre-commit caches hook environments by version: a cache per
-    # build keeps a hook that installs spiralkit from running an older build of it.
-    digest = hashlib.sha256(b"".join(wheel.read_bytes() for wheel in sorted(wheels.glob("*.whl"))))
+    pypiserver answers for the packages it holds (spiralkit) and redirects every other name to PyPI
+    (``--fallback-url``), so uv, pip and pre-commit are configured the way a user configures a mirror:
+    one index URL, no find-links.
+    """
+    from helpers import build_wheel, wait_for
+
+    packages = build_wheel(tmp_path_factory.mktemp("index"))
+    port = _free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "pypiserver", "run", "-i", "127.0.0.1", "-p", str(port),
+         "--fallback-url", "https://pypi.org/simple/", "--hash-algo", "sha256", str(packages)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}/simple/"
+    if not wait_for(f"{url}spiralkit/", process):
+        pytest.fail("pypiserver did not start on 127.0.0.1")
+    saved = {name: os.environ.get(name) for name in (*INDEX_ENV, "PRE_COMMIT_HOME")}
+    os.environ.update(dict.fromkeys(INDEX_ENV, url))
+    # Every build of a version has the same name, and pre-commit caches hook environments by name: a
+    # cache per build keeps a hook that installs spiralkit from running an older build of it.
+    digest = hashlib.sha256(b"".join(wheel.read_bytes() for wheel in sorted(packages.glob("*.whl"))))
     os.environ["PRE_COMMIT_HOME"] = str(Path.home() / ".cache" / "spiralkit-tests" / digest.hexdigest()[:16])
-    return wheels
+    yield url
+    process.terminate()
+    process.wait(timeout=10)
+    for name, value in saved.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+
+
+# uv's and pip's names for "the index": pre-commit's hook environments install with pip.
+INDEX_ENV = ("UV_DEFAULT_INDEX", "PIP_INDEX_URL")
 
 
 @pytest.fixture(scope="session")
-def default_project(tmp_path_factory: pytest.TempPathFactory, wheelhouse: Path) -> Path:
+def default_project(tmp_path_factory: pytest.TempPathFactory, package_index: str) -> Path:
     """A project rendered with default answers, committed, with its own .venv installed.
 
     Shared read-only by tests across modules: copy it (``git clone``) before changing anything.
@@ -124,7 +150,7 @@ def default_project(tmp_path_factory: pytest.TempPathFactory, wheelhouse: Path) 
     from helpers import make_venv, render
 
     project = render(tmp_path_factory.mktemp("default") / "churn-model")
-    make_venv(project, _python_for(project), wheelhouse)
+    make_venv(project, _python_for(project))
     return project
 
 

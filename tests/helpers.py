@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import os
 import subprocess
+import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import requests
 from copier import run_copy
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -36,7 +38,7 @@ def render(
 
 
 def build_wheel(out_dir: Path) -> Path:
-    """Build spiralkit's wheel from this tree: generated projects install it instead of a release."""
+    """Build spiralkit's wheel from this tree into ``out_dir``, the folder the test index serves."""
     subprocess.run(
         ["uv", "build", "--wheel", "--quiet", "--out-dir", str(out_dir), str(ROOT)],
         check=True,
@@ -45,27 +47,33 @@ def build_wheel(out_dir: Path) -> Path:
     return out_dir
 
 
-def make_venv(project: Path, python: str, wheels: Path, extras: str = "[dev]") -> Path:
-    """Create ``project/.venv`` with uv and install the project (and spiralkit from ``wheels``)."""
+def wait_for(url: str, process: subprocess.Popen[bytes], seconds: float = 30) -> bool:
+    """Poll ``url`` until it answers 200, or ``process`` exits, or ``seconds`` pass."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and process.poll() is None:
+        try:
+            if requests.get(url, timeout=1, allow_redirects=False).status_code == 200:
+                return True
+        except requests.ConnectionError:
+            pass
+        time.sleep(0.1)
+    process.kill()
+    return False
+
+
+def make_venv(project: Path, python: str, extras: str = "[dev]") -> Path:
+    """Create ``project/.venv`` and install the project as its README says, from the configured index.
+
+    The ``package_index`` fixture points uv at the test index; spiralkit comes from there, as a release.
+    """
     venv = project / ".venv"
-    env = {**os.environ, "UV_FIND_LINKS": str(wheels)}
-    subprocess.run(["uv", "venv", "--quiet", "--python", python, str(venv)], check=True, env=env)
+    subprocess.run(["uv", "venv", "--quiet", "--python", python, str(venv)], check=True)
     subprocess.run(
-        # Every build is 0.1.0: take this tree's, not a build uv cached earlier.
-        [
-            "uv",
-            "pip",
-            "install",
-            "--quiet",
-            "--reinstall-package=spiralkit",
-            "--python",
-            str(venv),
-            "-e",
-            f"{project}{extras}",
-        ],
+        # Every build of a version has the same name: fetch this session's, not one uv cached earlier.
+        ["uv", "pip", "install", "--quiet", "--refresh-package=spiralkit", "--python", str(venv),
+         "-e", f"{project}{extras}"],
         check=True,
-        env=env,
-    )
+    )  # fmt: skip
     return venv
 
 

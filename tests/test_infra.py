@@ -60,7 +60,7 @@ def stack_template(root: Path) -> dict[str, object]:
 def deploy_stack(root: Path, **parameters: str) -> dict[str, str]:
     """Deploy ``root``'s stack to moto, as `spiral infra deploy` does; return its outputs."""
     lines: list[str] = []
-    overrides = {"GitHubOidcProviderArn": oidc_provider_arn(), **parameters}
+    overrides = {"GitHubOidcProviderArn": oidc_provider_arn(), "GitHubRepository": "acme/churn-model", **parameters}
     outputs = deploy.deploy(config.load(root), overrides, lines.append, poll=0.1)
     assert any("CREATE_COMPLETE" in line for line in lines), lines
     return outputs
@@ -97,19 +97,74 @@ def test_bucket_is_versioned_and_private(project: Path) -> None:
     assert all(value is True for value in block.values())
 
 
-def test_ci_roles_trust_only_this_repository_and_prod_only_its_branch(project: Path, aws_env: str) -> None:
+# Subjects GitHub sends: both formats (names, and names with immutable ids), for each kind of job.
+BRANCH_JOB = (
+    "repo:acme/churn-model:ref:refs/heads/feature-x",
+    "repo:acme@123/churn-model@456:ref:refs/heads/feature-x",
+)
+PROD_JOB = ("repo:acme/churn-model:environment:production", "repo:acme@123/churn-model@456:environment:production")
+SCHEDULED_JOB = (
+    "repo:acme/churn-model:environment:production-scheduled",
+    "repo:acme@123/churn-model@456:environment:production-scheduled",
+)
+OTHERS = (
+    "repo:acme/other-repo:ref:refs/heads/main",
+    "repo:evil/churn-model:environment:production",
+    "repo:acme@123/other-repo@9:environment:production",
+    "repo:acme/churn-model:pull_request",
+    "repo:acme/churn-model:environment:staging",
+)
+
+
+def _trusts(condition: dict[str, dict[str, object]], subject: str) -> bool:
+    """IAM's evaluation of the trust conditions for one token (StringLike: * and ? wildcards)."""
+    from fnmatch import fnmatchcase
+
+    assert set(condition) <= {"StringEquals", "StringLike"}
+    keys = {key for block in condition.values() for key in block}
+    # Only the keys AWS gets from GitHub's provider: a `ref` or `job_workflow_ref` key would never match.
+    assert keys <= {"token.actions.githubusercontent.com:aud", "token.actions.githubusercontent.com:sub"}
+    token = {
+        "token.actions.githubusercontent.com:aud": "sts.amazonaws.com",
+        "token.actions.githubusercontent.com:sub": subject,
+    }
+    for operator, block in condition.items():
+        for key, wanted in block.items():
+            values = wanted if isinstance(wanted, list) else [wanted]
+            match = fnmatchcase if operator == "StringLike" else str.__eq__
+            if not any(match(token[key], str(value)) for value in values):
+                return False
+    return True
+
+
+def test_ci_roles_trust_both_subject_formats_and_prod_only_its_environments(project: Path, aws_env: str) -> None:
     deploy_stack(project)
     iam = aws.client("iam")
 
-    def trust(role: str) -> dict[str, dict[str, str]]:
-        policy = document(iam.get_role(RoleName=role)["Role"]["AssumeRolePolicyDocument"])
-        return dict(policy["Statement"][0]["Condition"])  # type: ignore[index]
+    def role(name: str) -> tuple[dict[str, dict[str, object]], int]:
+        found = iam.get_role(RoleName=name)["Role"]
+        policy = document(found["AssumeRolePolicyDocument"])
+        return dict(policy["Statement"][0]["Condition"]), int(found["MaxSessionDuration"])  # type: ignore[index]
 
-    branch = trust("churn-model-ci-branch")
-    assert branch["StringLike"]["token.actions.githubusercontent.com:sub"] == ("repo:acme/churn-model:ref:refs/heads/*")
-    prod = trust("churn-model-ci-prod")["StringEquals"]
-    assert prod["token.actions.githubusercontent.com:sub"] == "repo:acme/churn-model:environment:production"
-    assert prod["token.actions.githubusercontent.com:ref"] == "refs/heads/main"
+    branch, branch_hours = role("churn-model-ci-branch")
+    prod, prod_hours = role("churn-model-ci-prod")
+    assert all(_trusts(branch, subject) for subject in BRANCH_JOB)
+    assert all(_trusts(prod, subject) for subject in PROD_JOB + SCHEDULED_JOB)
+    assert not any(_trusts(prod, subject) for subject in BRANCH_JOB + OTHERS)
+    assert not any(_trusts(branch, subject) for subject in PROD_JOB + OTHERS)
+    # A 6-hour GitHub job holds one session: deploy.yml asks for 21600 s, which the roles must allow.
+    assert branch_hours == prod_hours == 43200
+
+
+def test_the_spot_queue_gives_up_on_missing_capacity_and_on_demand_has_its_own_queue(project: Path) -> None:
+    resources = stack_template(project)["Resources"]
+    assert isinstance(resources, dict)
+    (action,) = resources["JobQueue"]["Properties"]["JobStateTimeLimitActions"]
+    assert action["Action"] == "CANCEL"
+    assert action["State"] == "RUNNABLE"
+    assert action["Reason"] == "CAPACITY:INSUFFICIENT_INSTANCE_CAPACITY"
+    on_demand = resources["OnDemandJobQueue"]["Properties"]["ComputeEnvironmentOrder"]
+    assert on_demand == [{"Order": 1, "ComputeEnvironment": {"Ref": "OnDemandEnvironment"}}]
 
 
 def test_only_the_prod_job_role_may_write_prod(project: Path, aws_env: str) -> None:
@@ -149,3 +204,29 @@ def test_a_malformed_parameter_is_refused(
     monkeypatch.chdir(project)
     assert cli.main(["infra", "deploy", "--parameter", "EnableGpu"]) == 2
     assert "--parameter 'EnableGpu': expected KEY=VALUE" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("repository", "reason"),
+    [
+        ("your-org/churn-model", "placeholder"),
+        ("acme", "owner/name"),
+        ("acme/churn/x", "owner/name"),
+        ("acme/*", "owner/name"),
+        ("acme/..", "owner/name"),
+        ("", "owner/name"),
+    ],
+)
+def test_deploy_refuses_the_placeholder_and_anything_not_owner_name(
+    project: Path, repository: str, reason: str
+) -> None:
+    with pytest.raises(deploy.InfraError, match=reason):
+        deploy.deploy(config.load(project), {"GitHubRepository": repository}, poll=0.1)
+
+
+def test_deploy_reads_the_repository_from_the_rendered_stack(tmp_path: Path, project: Path) -> None:
+    text = (project / "infra" / "stack.yaml").read_text(encoding="utf-8")
+    assert deploy.check_repository(text, {}) == "acme/churn-model"
+    placeholder = render(tmp_path / "churn-model", {"s3_bucket": "acme-churn-data"}, skip_tasks=True)
+    with pytest.raises(deploy.InfraError, match="placeholder"):
+        deploy.deploy(config.load(placeholder), poll=0.1)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -47,9 +46,9 @@ def test_the_pre_commit_hook_passes_unlocked_and_fresh_and_fails_stale(default_p
     run(["git", "clone", "--quiet", str(default_project), str(project)], tmp_path)
     venv = default_project / ".venv"
     hook = ["pre-commit", "run", "spiral-lock-check"]
-    # spiralkit from this tree; a pre-commit cache of its own, since every build is version 0.1.0
-    # and a shared cache would keep running the first build it installed.
-    env = {"PIP_FIND_LINKS": os.environ["PIP_FIND_LINKS"], "PRE_COMMIT_HOME": str(tmp_path / "pc")}
+    # spiralkit from the test index (PIP_INDEX_URL); a pre-commit cache of its own, since every build
+    # of a version has one name and a shared cache would keep running the first build it installed.
+    env = {"PRE_COMMIT_HOME": str(tmp_path / "pc")}
     first = run([*hook, "--all-files"], project, venv=venv, env=env)
     assert "conda-lock.yml is not stale (spiral lock check)" in first.stdout
     assert "Passed" in first.stdout
@@ -68,12 +67,12 @@ def test_the_pre_commit_hook_passes_unlocked_and_fresh_and_fails_stale(default_p
 
 def test_the_published_hook_and_the_generated_one_agree() -> None:
     """This repository's .pre-commit-hooks.yaml and the template's `repo: local` copy of it."""
-    for path in (ROOT / ".pre-commit-hooks.yaml", ROOT / "template" / ".pre-commit-config.yaml"):
+    for path in (ROOT / ".pre-commit-hooks.yaml", ROOT / "template" / ".pre-commit-config.yaml.jinja"):
         run(["pre-commit", "validate-manifest" if path.name.endswith("hooks.yaml") else
              "validate-config", str(path)], ROOT)  # fmt: skip
     published = yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text())
     (manifest,) = [h for h in published if h["id"] == "spiral-lock-check"]
-    config = yaml.safe_load((ROOT / "template" / ".pre-commit-config.yaml").read_text())
+    config = yaml.safe_load((ROOT / "template" / ".pre-commit-config.yaml.jinja").read_text())
     (local,) = [h for r in config["repos"] for h in r["hooks"] if h["id"] == "spiral-lock-check"]
     for key in ("entry", "language", "files", "pass_filenames"):
         assert local[key] == manifest[key], key

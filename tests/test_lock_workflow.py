@@ -53,23 +53,33 @@ def test_zizmor_finds_nothing(workflow: Path) -> None:
 def test_actions_are_pinned_by_commit_and_permissions_are_minimal(workflow: Path) -> None:
     text = workflow.read_text()
     uses = re.findall(r"uses: (\S+)@(\S+) # (v[\d.]+)", text)
-    assert len(uses) == len(re.findall(r"uses: ", text)) == 5
+    assert len(uses) == len(re.findall(r"uses: ", text)) - 1 == 5  # and the call of $/.github/workflows/deploy.yml
     assert all(re.fullmatch(r"[0-9a-f]{40}", sha) for _, sha, _ in uses)
     document = yaml.safe_load(text)
     assert document["permissions"] == {}
     jobs = document["jobs"]
     assert jobs["check"]["permissions"] == {"contents": "read"}
     assert jobs["relock"]["permissions"] == {"contents": "write"}
-    checkouts = [s for job in jobs.values() for s in job["steps"] if "checkout" in s.get("uses", "")]
+    assert jobs["deploy"]["permissions"] == {"contents": "read", "id-token": "write"}
+    checkouts = [s for job in jobs.values() for s in job.get("steps", []) if "checkout" in s.get("uses", "")]
     assert all(step["with"]["persist-credentials"] is False for step in checkouts)
 
 
-def test_the_hooks_and_the_workflow_run_this_spiralkit_release() -> None:
+def test_every_install_of_spiralkit_asks_for_this_trees_version(workflow: Path) -> None:
+    """A project from template version X depends on spiralkit X: pyproject, the hook, every workflow."""
+    import tomllib
+
+    project = workflow.parents[2]
+    version = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
+    assert version == spiralkit.__version__
+    dependencies = tomllib.loads((project / "pyproject.toml").read_text())["project"]["dependencies"]
+    assert [d for d in dependencies if d.startswith("spiralkit")] == [f"spiralkit=={version}"]
     pins = {
         path.name: re.findall(r"spiralkit\[lock\]==([\w.]+)", path.read_text())
-        for path in [
-            ROOT / "template" / ".pre-commit-config.yaml",
-            ROOT / "template" / ".github" / "workflows" / "lock.yml",
-        ]
+        for path in [project / ".pre-commit-config.yaml", *sorted((project / ".github" / "workflows").glob("*.yml"))]
     }
-    assert pins == {name: [spiralkit.__version__] for name in pins}
+    assert pins == {name: [version] for name in pins}
+    unpinned = re.compile(r"spiralkit(\[lock\])?(?!\[|==)")
+    for path in (project / ".github" / "workflows").glob("*.yml"):
+        assert not [line for line in path.read_text().splitlines() if "uvx" in line and unpinned.search(line)
+                    and "$SPIRALKIT" not in line], path  # fmt: skip

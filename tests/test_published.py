@@ -7,7 +7,7 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
-from spiralkit import aws
+from spiralkit import aws, namespace
 from spiralkit.errors import NamespaceError
 from spiralkit.published import publish, read_published
 
@@ -48,7 +48,31 @@ def test_ci_on_a_branch_publishes_to_the_bucket_and_anyone_reads_it(
     _project(tmp_path / "churn", monkeypatch, bucket="churn-data")
     monkeypatch.setenv("GITHUB_ACTIONS", "true")
     monkeypatch.setenv("GITHUB_REF_NAME", "feature/x")
-    assert publish(PREDICTIONS, "scores", partition_by=["flagged"]) == "s3://churn-data/published/test.feature-x/scores"
+    branch = namespace.branch_name("feature/x")
+    assert branch.startswith("feature-x-")
+    assert publish(PREDICTIONS, "scores", partition_by=["flagged"]) == f"s3://churn-data/published/test.{branch}/scores"
     monkeypatch.delenv("GITHUB_ACTIONS")
-    flagged = read_published("scores", "test.feature-x", filter=[("flagged", "=", True)])
+    flagged = read_published("scores", f"test.{branch}", filter=[("flagged", "=", True)])
     assert sorted(flagged["case_id"].to_pylist()) == [1, 3]
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["../prod/predictions.parquet", "a/../../prod/p", "/etc/p", "", "a//b", "./p", "a\\..\\p", "scores/..", ".."],
+)
+def test_a_name_that_leaves_the_namespace_folder_is_refused(
+    name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = _project(tmp_path / "churn", monkeypatch)
+    with pytest.raises(NamespaceError, match=r"published name .* is not valid"):
+        publish(PREDICTIONS, name)
+    with pytest.raises(NamespaceError, match="not valid"):
+        read_published(name, "prod")
+    assert not (root / "published").exists()
+
+
+def test_plain_nested_names_are_published(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    root = _project(tmp_path / "churn", monkeypatch)
+    assert publish(PREDICTIONS, "scores/2026-12.parquet") == str(
+        root / "published" / "user.ana" / "scores/2026-12.parquet"
+    )

@@ -17,8 +17,10 @@ ANSWER_SETS = {
     "every-answer-changed": {
         "project_name": "fraud-radar",
         "package_name": "radar",
-        "description": 'Flag card payments that look like fraud, so the "risk" team reviews them first.',
-        "author_name": "Ana Lima",
+        # Characters that broke generated files before: quotes, a backslash, braces, `$`, Markdown marks.
+        "description": 'Flag card payments that look like fraud {early}, so the "risk" team (C:\\ops, $TEAM) *reviews*',
+        "author_name": 'Ana "Q" O\'Lima',
+        "production_reviewers": "ana-lima acme/risk-team",
         "author_email": "ana.lima@acme.io",
         "python_version": "3.13",
         "license": "MIT",
@@ -32,12 +34,12 @@ ANSWER_SETS = {
 
 
 @pytest.fixture(scope="module", params=list(ANSWER_SETS), ids=list(ANSWER_SETS))
-def project(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, wheelhouse: Path) -> Path:
+def project(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, package_index: str) -> Path:
     """A rendered project (git repository and first commit made by the copier task) with its .venv."""
     data: dict[str, Any] = ANSWER_SETS[request.param]
     dst = render(tmp_path_factory.mktemp(request.param) / "churn-model", data)
     answers = yaml.safe_load((dst / ".copier-answers.yml").read_text())
-    make_venv(dst, answers["python_version"], wheelhouse)
+    make_venv(dst, answers["python_version"])
     return dst
 
 
@@ -117,9 +119,10 @@ def test_dvc_repro_runs_the_pipeline_and_publishes(project: Path, aws_env: str) 
     assert "roc_auc" in run(["dvc", "metrics", "show"], project, venv=venv).stdout
     run(["dvc", "plots", "show"], project, venv=venv)
     assert (project / "dvc_plots" / "index.html").is_file()
-    if settings["s3_bucket"]:
-        listed = s3.list_objects_v2(Bucket=settings["s3_bucket"], Prefix="published/user.ana/")
-        assert [item["Key"] for item in listed["Contents"]] == ["published/user.ana/predictions.parquet"]
+    if settings["s3_bucket"]:  # with AWS, the namespace is the caller's identity, not SPIRAL_USER
+        who = aws.client("sts").get_caller_identity()["Arn"].rsplit("/", 1)[-1].lower()
+        listed = s3.list_objects_v2(Bucket=settings["s3_bucket"], Prefix=f"published/user.{who}/")
+        assert [item["Key"] for item in listed["Contents"]] == [f"published/user.{who}/predictions.parquet"]
     else:
         assert (project / "published" / "user.ana" / "predictions.parquet").is_file()
     again = run(["dvc", "repro"], project, venv=venv, env={"SPIRAL_USER": "ana"})

@@ -25,7 +25,7 @@ def snapshot_template(dst: Path) -> Path:
         check=True,
     ).stdout.split()
     for name in listed:
-        if (ROOT / name).is_file() and name.split("/")[0] in {"copier.yml", "template", "hooks"}:
+        if (ROOT / name).is_file() and name.split("/")[0] in {"copier.yml", "pyproject.toml", "template", "hooks"}:
             (dst / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(ROOT / name, dst / name)
     run(["git", "init", "-q"], dst)

@@ -11,7 +11,7 @@ import pytest
 import yaml
 from helpers import ROOT, render
 
-WORKFLOWS = ("ci.yml", "deploy.yml")
+WORKFLOWS = ("ci.yml", "deploy.yml")  # lock.yml: tests/test_lock_workflow.py
 
 
 @pytest.fixture(scope="module")
@@ -66,34 +66,115 @@ def test_actions_pinned_by_commit_and_no_static_keys(workflows: Path, name: str)
     assert document["permissions"] == {}
     for job in document["jobs"].values():
         assert set(job["permissions"]) <= {"contents", "id-token"}
-        assert job["permissions"]["contents"] == "read"
+        assert job["permissions"].get("contents", "read") == "read"
+
+
+@pytest.mark.parametrize("name", [*WORKFLOWS, "lock.yml"])
+def test_every_script_fails_loudly(workflows: Path, name: str) -> None:
+    """Every `run:` is bash with -euo pipefail, and no step hides a failure inside `$(...)`."""
+    document = yaml.safe_load((workflows / name).read_text())
+    assert document["defaults"]["run"]["shell"] == "bash --noprofile --norc -euo pipefail {0}"
+    scripts = [step["run"] for job in document["jobs"].values() for step in job.get("steps", []) if "run" in step]
+    assert scripts
+    for script in scripts:
+        for line in script.splitlines():
+            # A substitution only as a plain assignment, whose failure `set -e` catches.
+            if "$(" in line:
+                assert re.fullmatch(r"\s*\w+=\"\$\([^)]*\)\"", line), line
+
+
+def test_every_push_locks_first_then_deploys_the_locked_commit(workflows: Path) -> None:
+    lock = yaml.safe_load((workflows / "lock.yml").read_text())
+    assert set(lock[True]) == {"push", "workflow_dispatch"}  # YAML 1.1 reads the key `on` as True
+    assert "paths" not in lock[True]["push"]
+    deploy_call = lock["jobs"]["deploy"]
+    assert deploy_call["uses"] == "$/.github/workflows/deploy.yml"
+    assert deploy_call["needs"] == ["check", "relock"]
+    assert deploy_call["with"]["sha"] == "${{ needs.relock.outputs.sha || github.sha }}"
+    assert "failure" not in deploy_call["if"]
+    assert lock["concurrency"]["cancel-in-progress"] is False
+    deploy = yaml.safe_load((workflows / "deploy.yml").read_text())
+    assert set(deploy[True]) == {"workflow_call", "schedule", "workflow_dispatch"}
+    assert deploy[True]["workflow_call"]["inputs"]["sha"]["required"] is True
+    image = deploy["jobs"]["image"]
+    assert image["needs"] == "setup"
+    lock_guard = image["steps"][1]
+    assert "conda-lock.yml" in lock_guard["name"]
+    assert "::error file=conda-lock.yml::" in lock_guard["run"]
+    assert image["steps"][0]["with"]["ref"] == "${{ env.SHA }}"
+
+
+def test_without_aws_the_deploy_is_green_and_says_how_to_switch_production_on(workflows: Path, tmp_path: Path) -> None:
+    """The setup job's script, run as the runner would, with and without AWS_ACCOUNT_ID."""
+    deploy = yaml.safe_load((workflows / "deploy.yml").read_text())
+    (step,) = deploy["jobs"]["setup"]["steps"]
+    for job in ("image", "test", "prod", "scheduled"):
+        needs = deploy["jobs"][job]["needs"]
+        assert job == "image" or needs == "image"
+    assert deploy["jobs"]["image"]["if"] == "needs.setup.outputs.aws == 'true'"
+    for account, expected in (("", "aws=false"), ("123456789012", "aws=true")):
+        output, summary = tmp_path / "output", tmp_path / "summary"
+        output.write_text("")
+        summary.write_text("")
+        env = {
+            "PATH": "/usr/bin:/bin",
+            "ACCOUNT": account,
+            "GITHUB_OUTPUT": str(output),
+            "GITHUB_STEP_SUMMARY": str(summary),
+        }
+        result = subprocess.run(["bash", "--noprofile", "--norc", "-euo", "pipefail", "-c", step["run"]],
+                                env=env, capture_output=True, text=True, check=False)  # fmt: skip
+        assert result.returncode == 0, result.stderr
+        assert output.read_text().strip() == expected
+        if not account:
+            assert result.stdout.startswith("::notice title=deploy skipped::Production is off")
+            assert "AWS_ACCOUNT_ID" in summary.read_text()
+        else:
+            assert result.stdout == summary.read_text() == ""
 
 
 def test_deploy_promotes_branch_runs_to_prod_behind_the_environment(workflows: Path) -> None:
     document = yaml.safe_load((workflows / "deploy.yml").read_text())
-    triggers = document[True]  # YAML 1.1 reads the key `on` as True
-    assert set(triggers) == {"push", "schedule", "workflow_dispatch"}
     jobs = document["jobs"]
-    assert jobs["test"]["if"] == "github.ref_name != 'main'"
-    assert jobs["prod"]["if"] == "github.ref_name == 'main'"
+    assert jobs["test"]["if"] == "github.ref_name != 'main' && github.event_name != 'schedule'"
+    assert jobs["prod"]["if"] == "github.ref_name == 'main' && github.event_name != 'schedule'"
+    assert jobs["scheduled"]["if"] == "github.event_name == 'schedule'"
     assert jobs["prod"]["environment"] == "production"
-    assert "environment" not in jobs["test"]
-    assert "environment" not in jobs["image"]
+    assert jobs["scheduled"]["environment"] == "production-scheduled"
+    for job in ("setup", "image", "test", "follow"):
+        assert "environment" not in jobs[job]
 
-    def role(job: str) -> str:
+    def sign_in(job: str) -> dict[str, str]:
         step = next(s for s in jobs[job]["steps"] if "configure-aws-credentials" in s.get("uses", ""))
-        return str(step["with"]["role-to-assume"])
+        return dict(step["with"])
 
-    assert role("image").endswith("-branch")
-    assert role("test").endswith("-branch")
-    assert role("prod").endswith("-prod")
+    assert sign_in("image")["role-to-assume"].endswith("-branch")
+    assert sign_in("test")["role-to-assume"].endswith("-branch")
+    assert sign_in("follow")["role-to-assume"].endswith("-branch")
+    assert sign_in("prod")["role-to-assume"].endswith("-prod")
+    assert sign_in("scheduled")["role-to-assume"].endswith("-prod")
+    for job in ("test", "prod", "scheduled", "follow"):
+        # One session per job, as long as a GitHub job may run; the roles allow up to 12 h.
+        assert sign_in(job)["role-duration-seconds"] == "${{ env.SESSION_SECONDS }}"
+        assert jobs[job]["timeout-minutes"] * 60 < int(document["env"]["SESSION_SECONDS"]) <= 43200
+    assert int(document["env"]["WAIT_SECONDS"]) < jobs["prod"]["timeout-minutes"] * 60
     assert document["env"]["ROLE_PREFIX"] == "role/churn-model-ci"
     assert document["env"]["AWS_REGION"] == "eu-west-1"
-    runs = [step.get("run", "") for step in jobs["prod"]["steps"]]
-    assert "uvx nox -s batch -- --namespace prod --force publish" in runs
-    build = next(s for s in jobs["image"]["steps"] if "build-push-action" in s.get("uses", ""))
-    assert build["with"]["target"] == "runtime"
-    assert build["with"]["tags"].endswith(":${{ github.sha }}")
+    runs = "\n".join(step.get("run", "") for job in jobs.values() for step in job["steps"])
+    assert "--force" not in runs
+    scheduled = jobs["scheduled"]["steps"][-1]["run"]
+    assert 'snapshot="$(date -u +%F)"' in scheduled
+    assert re.search(r'--namespace prod \\\s+--set "ingest.snapshot=\$snapshot"', scheduled)
+    follow = jobs["follow"]
+    assert follow["needs"] == ["test", "prod", "scheduled"]
+    assert "spiral status" in follow["steps"][-1]["run"]
+    builds = {s["id"]: s["with"] for s in jobs["image"]["steps"] if "build-push-action" in s.get("uses", "")}
+    assert {name: build["target"] for name, build in builds.items()} == {
+        "runtime": "runtime", "workstation": "workstation", "workstation-gpu": "workstation"}  # fmt: skip
+    assert builds["runtime"]["tags"].endswith(":${{ env.SHA }}")
+    assert "BASE_IMAGE=mambaorg/micromamba:" in builds["workstation-gpu"]["build-args"]
+    gpu = next(s for s in jobs["image"]["steps"] if s.get("id") == "workstation-gpu")
+    assert "vars.ENABLE_GPU_WORKSTATION == 'true'" in gpu["if"]
 
 
 def test_this_repositorys_own_ci_passes_the_same_checks() -> None:

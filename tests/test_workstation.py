@@ -11,6 +11,7 @@ from typing import Any
 import boto3
 import pytest
 
+from spiralkit import aws
 from spiralkit.cli import main
 from spiralkit.workstation import settings, userdata
 
@@ -37,7 +38,8 @@ def project(aws_env: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Pa
     """A project, a laptop with an SSH key, and an account where ECR holds both images."""
     for name in ("GITHUB_ACTIONS", "SPIRAL_LEASE_FILE"):
         monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("SPIRAL_USER", "ana")
+    monkeypatch.setenv("SPIRAL_USER", "bo")  # ignored: with AWS configured, who you are is your AWS identity
+    as_iam_user("ana", monkeypatch)
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     (tmp_path / "home" / ".ssh").mkdir(parents=True)
     (tmp_path / "home" / ".ssh" / "id_ed25519.pub").write_text(KEY + "\n")
@@ -55,6 +57,17 @@ def project(aws_env: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Pa
         }
         ecr.put_image(repositoryName="churn-model", imageManifest=json.dumps(manifest), imageTag=tag)
     return tmp_path
+
+
+def as_iam_user(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Credentials of IAM user ``name``: moto's GetCallerIdentity then answers with that user's ARN."""
+    iam = boto3.client("iam")
+    iam.create_user(UserName=name)
+    key = iam.create_access_key(UserName=name)["AccessKey"]
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", key["AccessKeyId"])
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", key["SecretAccessKey"])
+    monkeypatch.delenv("AWS_SESSION_TOKEN", raising=False)
+    aws.session.cache_clear()
 
 
 @pytest.fixture
@@ -255,12 +268,13 @@ def test_grant_scopes_s3_to_the_persons_namespace_and_prod_read_only(granted: Pa
     document = iam.get_role_policy(RoleName=role["RoleName"], PolicyName="spiral-workstation")
     statements = {s["Sid"]: s for s in document["PolicyDocument"]["Statement"]}
     bucket = "arn:aws:s3:::acme-churn"
-    assert statements["OwnNamespaceReadWrite"]["Resource"] == f"{bucket}/published/user.ana/*"
+    own = [f"{bucket}/{folder}/user.ana/*" for folder in ("published", "spiral/runs", "spiral/index")]
+    assert statements["OwnNamespaceReadWrite"]["Resource"] == own
     assert "s3:PutObject" in statements["OwnNamespaceReadWrite"]["Action"]
     assert statements["ProdReadOnly"]["Action"] == "s3:GetObject"
-    assert statements["ProdReadOnly"]["Resource"] == f"{bucket}/published/prod/*"
+    assert f"{bucket}/published/prod/*" in statements["ProdReadOnly"]["Resource"]
     written = [s["Resource"] for s in statements.values() if "s3:PutObject" in s["Action"]]
-    assert sorted(written) == [f"{bucket}/dvc/*", f"{bucket}/published/user.ana/*"]
+    assert sorted(map(str, written)) == sorted([f"{bucket}/dvc/*", str(own)])
     assert "ssmmessages:OpenDataChannel" in statements["SessionManager"]["Action"]
     assert statements["PullProjectImages"]["Resource"].endswith(":repository/churn-model")
 
@@ -306,3 +320,50 @@ def test_status_says_what_runs_and_where_files_are(granted: Path, capsys: pytest
 def test_connect_without_a_workstation_says_what_to_type(granted: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["workstation", "connect", "--no-forward"]) == 5
     assert "`spiral workstation up` makes one" in capsys.readouterr().err
+
+
+def test_another_person_sees_neither_the_workstation_nor_the_home_volume(
+    granted: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Setting SPIRAL_USER=ana does not make bo ana: bo's AWS identity decides, so `down` finds nothing."""
+    assert main(["workstation", "up"]) == 0
+    as_iam_user("bo", monkeypatch)
+    monkeypatch.setenv("SPIRAL_USER", "ana")
+    capsys.readouterr()
+    assert main(["workstation", "down", "--delete-home"]) == 5
+    assert "spiral-churn-model-bo has no workstation" in capsys.readouterr().err
+    assert len(instances()) == 1
+    assert len(home_volumes()) == 1
+
+
+def test_an_unencrypted_volume_with_someones_tags_is_never_attached(
+    granted: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ec2 = boto3.client("ec2")
+    planted = {"churn-model": "spiral:project", "ana": "spiral:owner", "home": "spiral:role"}
+    ec2.create_volume(
+        AvailabilityZone="us-east-1a",
+        Size=1,
+        Encrypted=False,
+        TagSpecifications=[{"ResourceType": "volume", "Tags": [{"Key": k, "Value": v} for v, k in planted.items()]}],
+    )
+    assert main(["workstation", "up"]) == 5
+    assert "is not encrypted: it is not attached" in capsys.readouterr().err
+    assert instances() == []
+
+
+def test_a_failed_up_terminates_the_new_instance_and_its_new_home(
+    granted: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from spiralkit.workstation import home
+
+    def refuse(*_: object) -> None:
+        raise RuntimeError("attach refused")
+
+    monkeypatch.setattr(home, "attach", refuse)
+    assert main(["workstation", "up"]) == 5
+    error = capsys.readouterr().err
+    assert "attach refused" in error
+    assert "terminated, and the new home volume deleted" in error
+    assert instances() == []
+    assert [v for v in home_volumes() if v["State"] not in {"deleting", "deleted"}] == []

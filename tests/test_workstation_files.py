@@ -135,7 +135,7 @@ def cloud_config() -> dict[str, Any]:
         bucket="acme-churn",
         ecr_repository="churn-model",
     )
-    chosen = settings.resolve(project, gpu=True, env={"SPIRAL_USER": "ana"})
+    chosen = settings.resolve(project, gpu=True, person="ana", env={})  # as `grant ana` names her
     launch = userdata.Launch(
         image="123456789012.dkr.ecr.us-east-1.amazonaws.com/churn-model@sha256:" + "0" * 64,
         home_volume="vol-0123456789abcdef0",

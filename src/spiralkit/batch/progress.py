@@ -8,16 +8,39 @@ read is the stage that failed by itself, so its CloudWatch log stream is what ge
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 from spiralkit import aws
-from spiralkit.runs.record import RunRecord
+from spiralkit.errors import SpiralError
+from spiralkit.runs.record import RunNotFound, RunRecord
 
 LOG_GROUP = "/aws/batch/job"
 STATES = ("pending", "running", "succeeded", "failed")
 _FOLD = {"RUNNING": "running", "SUCCEEDED": "succeeded", "FAILED": "failed"}
+TAIL = 20  # log lines printed under a failed stage
+
+
+class StillRunning(SpiralError):
+    """``--wait`` reached its deadline with stages still pending or running; the run goes on in Batch.
+
+    Its own exit code, so CI can tell "follow it from another job" (deploy.yml's ``follow``) from a failure.
+    """
+
+    exit_code = 8
+
+
+def add_wait_timeout(parser: Any) -> None:
+    """``--wait-timeout SECONDS`` for the commands that follow a run (``spiral run``, ``spiral status``)."""
+    parser.add_argument(
+        "--wait-timeout",
+        type=float,
+        metavar="SECONDS",
+        help="stop following after this long (default: every stage's timeout x attempts, added up)",
+    )
 
 
 @dataclass(frozen=True)
@@ -29,6 +52,7 @@ class StageState:
     state: str
     reason: str = ""
     log_stream: str = ""
+    budget: float = 0.0  # seconds Batch may spend on it: its timeout x its attempts (0: no timeout)
 
     @property
     def upstream_failed(self) -> bool:
@@ -49,13 +73,23 @@ def describe(record: RunRecord, batch: Any | None = None) -> list[StageState]:
 def _state(stage: str, job_id: str, job: dict[str, Any]) -> StageState:
     container = job.get("container") or {}
     reason = job.get("statusReason") or container.get("reason") or ""
+    timeout = (job.get("timeout") or {}).get("attemptDurationSeconds", 0)
+    attempts = (job.get("retryStrategy") or {}).get("attempts", 1)
     return StageState(
         stage,
         job_id,
         _FOLD.get(job.get("status", ""), "pending"),
         reason,
         container.get("logStreamName") or "",
+        float(timeout * attempts),
     )
+
+
+def default_deadline(states: Iterable[StageState]) -> float | None:
+    """Seconds to follow a run by default: every stage's timeout x attempts, added up (stages may run one
+    after another), or None when a stage has no timeout. Time spent waiting for capacity is not counted."""
+    budgets = [state.budget for state in states]
+    return None if not budgets or 0 in budgets else sum(budgets)
 
 
 def summary(states: Iterable[StageState]) -> str:
@@ -70,14 +104,19 @@ def failures(states: Iterable[StageState]) -> list[StageState]:
     return [state for state in states if state.state == "failed" and not state.upstream_failed]
 
 
-def explain(state: StageState) -> str:
-    """One line naming a failed stage, why, and where its log is."""
-    where = (
-        f"log: {LOG_GROUP} {state.log_stream} (`spiral logs {state.stage}`)"
-        if state.log_stream
-        else "no log stream: the job never started"
-    )
-    return f"stage {state.stage!r} failed: {state.reason or 'no reason given'}; {where}"
+def explain(state: StageState, region: str | None = None) -> str:
+    """A failed stage, why, its last log lines, and the command that prints the rest."""
+    headline = f"stage {state.stage!r} failed: {state.reason or 'no reason given'}"
+    if not state.log_stream:
+        return f"{headline}; no log stream: the job never started"
+    try:
+        tail = _events(aws.client("logs", region), state.log_stream, TAIL)
+    except SpiralError as error:
+        tail = [f"(no log lines: {error})"]
+    lines = [f"{headline}; last {len(tail)} log lines ({LOG_GROUP} {state.log_stream}):"]
+    lines += [f"  | {line}" for line in tail]
+    lines.append(f"  the whole log: spiral logs {state.stage}")
+    return "\n".join(lines)
 
 
 def wait(
@@ -85,12 +124,21 @@ def wait(
     echo: Callable[[str], None] = print,
     poll: float = 10.0,
     batch: Any | None = None,
+    *,
+    deadline: float | None = None,
 ) -> list[StageState]:
-    """Print each change until every stage has succeeded or failed; return the final states."""
+    """Print each change until every stage has succeeded or failed; return the final states.
+
+    ``deadline`` (seconds from now; default :func:`default_deadline`) bounds the wait: past it,
+    :class:`StillRunning` says so and how to follow the run from elsewhere.
+    """
     batch = batch or aws.client("batch", record.region)
     last: dict[str, str] = {}
+    started = time.monotonic()
     while True:
         states = describe(record, batch)
+        if deadline is None:
+            deadline = default_deadline(states)
         changed = [state for state in states if last.get(state.stage) != state.state]
         for state in changed:
             echo(f"  {state.stage:<32} {state.state}")
@@ -99,20 +147,66 @@ def wait(
             echo(f"{record.run_id}: {summary(states)}")
         if all(state.state in {"succeeded", "failed"} for state in states):
             return states
+        if deadline is not None and time.monotonic() - started >= deadline:
+            raise StillRunning(
+                f"{record.run_id} is still going after {deadline:.0f} s ({summary(states)}); it goes on in "
+                f"Batch: `spiral status --wait {record.run_id}` follows it, `spiral status` shows it"
+            )
         time.sleep(poll)
 
 
 def log_lines(record: RunRecord, stage: str, limit: int = 1000) -> list[str]:
     """The CloudWatch log of ``stage``'s job in ``record`` (the last ``limit`` events)."""
-    from spiralkit.runs.record import RunNotFound
+    return _events(aws.client("logs", record.region), _stream(record, stage), limit)
 
+
+def follow(record: RunRecord, stage: str, poll: float = 5.0) -> Iterator[str]:
+    """Each new log line of ``stage`` as it is written, until its job succeeds or fails."""
+    logs = aws.client("logs", record.region)
+    stream = _stream(record, stage)
+    token: str | None = None
+    while True:
+        request: dict[str, Any] = {"logGroupName": LOG_GROUP, "logStreamName": stream, "startFromHead": True}
+        if token:
+            request["nextToken"] = token
+        page = _call(logs.get_log_events, stream, **request)
+        yield from (str(event["message"]) for event in page["events"])
+        finished = next(s for s in describe(record) if s.stage == stage).state in {"succeeded", "failed"}
+        if page["nextForwardToken"] == token and finished:
+            return
+        token = page["nextForwardToken"]
+        if not page["events"]:
+            time.sleep(poll)
+
+
+def _stream(record: RunRecord, stage: str) -> str:
     if stage not in record.jobs:
         raise RunNotFound(f"run {record.run_id} has no stage {stage!r}; its stages: {', '.join(record.jobs)}")
     state = next(s for s in describe(record) if s.stage == stage)
     if not state.log_stream:
-        raise RunNotFound(f"stage {stage!r} of run {record.run_id} has no log yet ({state.state})")
-    logs = aws.client("logs", record.region)
-    events = logs.get_log_events(
-        logGroupName=LOG_GROUP, logStreamName=state.log_stream, limit=limit, startFromHead=False
-    )["events"]
-    return [str(event["message"]) for event in events]
+        raise RunNotFound(
+            f"stage {stage!r} of run {record.run_id} has no log yet ({state.state}): it is written once the "
+            f"job starts; `spiral logs -f {stage}` waits for it"
+            if state.state == "pending"
+            else f"stage {stage!r} of run {record.run_id} has no log ({state.state}): {state.reason or 'no reason'}"
+        )
+    return state.log_stream
+
+
+def _events(logs: Any, stream: str, limit: int) -> list[str]:
+    page = _call(logs.get_log_events, stream, logGroupName=LOG_GROUP, logStreamName=stream, limit=limit,
+                 startFromHead=False)  # fmt: skip
+    return [str(event["message"]) for event in page["events"]]
+
+
+def _call(method: Callable[..., Any], stream: str, **request: Any) -> Any:
+    """A CloudWatch Logs call whose "not there yet" becomes one sentence, not a traceback."""
+    try:
+        return method(**request)
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") == "ResourceNotFoundException":
+            raise RunNotFound(
+                f"no log {LOG_GROUP} {stream} yet: Batch creates the log group when the account's first job "
+                "starts and the stream when this job starts; try again once it is running"
+            ) from error
+        raise

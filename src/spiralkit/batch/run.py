@@ -28,7 +28,7 @@ from spiralkit.runs.record import RunRecord
 # The submitter's CI context travels to the jobs, so stages that check the namespace (publish)
 # accept `prod` there too. It is a guard against accidents: IAM is what enforces it, since only
 # the production CI role may pass the prod job role.
-CI_CONTEXT = ("GITHUB_ACTIONS", "GITHUB_REF_NAME", "GITHUB_HEAD_REF")
+CI_CONTEXT = ("GITHUB_ACTIONS", "GITHUB_REF", "GITHUB_REF_NAME", "GITHUB_HEAD_REF", "GITHUB_EVENT_NAME")
 
 
 class PreflightError(SpiralError):

@@ -12,6 +12,7 @@ from spiralkit.batch import lookup, progress
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser("logs", help=__doc__.split(": ", 1)[1])
     parser.add_argument("stage", metavar="STAGE")
+    parser.add_argument("-f", "--follow", action="store_true", help="print new lines as the stage writes them")
     parser.add_argument("--run", dest="run_id", metavar="RUN", help="a run id that `spiral run` printed")
     parser.add_argument("--namespace", help="where to look for a run this checkout did not submit (default: yours)")
     parser.set_defaults(handler=run)
@@ -19,6 +20,7 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     found = lookup.load(config.load(), args.run_id, args.namespace)
-    for line in progress.log_lines(found, args.stage):
-        print(line)
+    lines = progress.follow(found, args.stage) if args.follow else progress.log_lines(found, args.stage)
+    for line in lines:
+        print(line, flush=True)
     return 0

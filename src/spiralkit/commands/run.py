@@ -49,6 +49,7 @@ def register(subparsers: Any) -> None:
         "--set", action="append", default=[], metavar="SECTION.KEY=VALUE", dest="overrides",
         help="set a param for this run only, on Batch (e.g. ingest.snapshot=2026-12-01); recorded in the run",
     )  # fmt: skip
+    progress.add_wait_timeout(parser)
     parser.set_defaults(handler=run)
 
 
@@ -67,13 +68,13 @@ def run(args: argparse.Namespace) -> int:
     prepared = runs.prepare(project, args.stages, args.namespace, force=args.force, overrides=overrides)
     record = runs.launch(prepared, project)
     if args.wait:
-        report(progress.wait(record))
+        report(progress.wait(record, deadline=args.wait_timeout), record.region)
     else:
         print(f"follow it with `spiral status {record.run_id}`")
     return 0
 
 
-def report(states: list[progress.StageState]) -> None:
-    """Raise naming each stage that failed by itself, with its log stream."""
+def report(states: list[progress.StageState], region: str | None = None) -> None:
+    """Raise naming each stage that failed by itself, with its last log lines."""
     if failed := progress.failures(states):
-        raise RunFailed("\n".join(progress.explain(state) for state in failed))
+        raise RunFailed("\n".join(progress.explain(state, region) for state in failed))

@@ -6,6 +6,7 @@ and image repository that ``spiral run`` uses are the ones the stack makes.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -19,6 +20,9 @@ from spiralkit.errors import SpiralError
 
 TEMPLATE = Path("infra/stack.yaml")
 CAPABILITIES = ["CAPABILITY_NAMED_IAM"]  # the stack names its roles, so runs can find them
+# GitHub's owner/name; the template's default owner is a placeholder no real account may hold.
+REPOSITORY_RE = re.compile(r"^[A-Za-z0-9-]+/[A-Za-z0-9_.-]+$")
+PLACEHOLDER_OWNER = "your-org"
 
 
 class InfraError(SpiralError):
@@ -38,7 +42,6 @@ def parameters(project: ProjectConfig, overrides: Mapping[str, str]) -> list[dic
         "BucketName": project.bucket,
         "JobQueueName": project.job_queue,
         "EcrRepositoryName": project.ecr_repository,
-        "ProductionBranch": project.production_branch,
         **overrides,
     }
     return [{"ParameterKey": key, "ParameterValue": value} for key, value in values.items() if value]
@@ -54,6 +57,7 @@ def deploy(
     template = project.root / TEMPLATE
     if not template.is_file():
         raise InfraError(f"no {TEMPLATE} in {project.root}: `copier update` brings it from the template")
+    check_repository(template.read_text(encoding="utf-8"), overrides or {})
     cloudformation = aws.client("cloudformation", project.region)
     name = stack_name(project)
     request: dict[str, Any] = {
@@ -78,6 +82,26 @@ def deploy(
     if not status.endswith("_COMPLETE") or "ROLLBACK" in status:
         raise InfraError(f"stack {name} ended {status}: the failed events above say why")
     return _outputs(cloudformation, name)
+
+
+def check_repository(template: str, overrides: Mapping[str, str]) -> str:
+    """The GitHub repository the CI roles will trust: refuse the placeholder and anything not ``owner/name``.
+
+    A wrong value here lets another repository's workflows assume the roles, or none at all.
+    """
+    found = re.search(r"^  GitHubRepository:\n(?:    .*\n)*?    Default: \"?([^\"\n]*)", template, re.MULTILINE)
+    value = overrides.get("GitHubRepository", found.group(1).strip() if found else "")
+    if not REPOSITORY_RE.match(value) or value.split("/")[1] in {".", ".."}:
+        raise InfraError(
+            f"GitHubRepository {value!r} is not a GitHub repository as owner/name: set it with "
+            "--parameter GitHubRepository=acme/churn-model (or github_repository in `copier update`)"
+        )
+    if value.split("/")[0] == PLACEHOLDER_OWNER:
+        raise InfraError(
+            f"GitHubRepository {value!r} is the template's placeholder: give your repository with "
+            "--parameter GitHubRepository=<owner>/<name> (or github_repository in `copier update`)"
+        )
+    return value
 
 
 def _exists(cloudformation: Any, name: str) -> bool:

@@ -6,7 +6,6 @@ Batch job later checks its own copy of the project against it (:func:`check_copy
 
 from __future__ import annotations
 
-import getpass
 import hashlib
 import json
 import os
@@ -17,6 +16,7 @@ from typing import Any
 
 import yaml
 
+from spiralkit import namespace as namespaces
 from spiralkit.batch.plan import Plan
 from spiralkit.config import ProjectConfig
 from spiralkit.errors import SpiralError
@@ -82,7 +82,7 @@ def create(
         project=project.project,
         commit=commit,
         on=on,
-        user=env.get("GITHUB_ACTOR") or env.get("SPIRAL_USER") or getpass.getuser(),
+        user=env.get("GITHUB_ACTOR") or namespaces.person(project, env),
         origin=environment.origin(dict(env)),
         host=environment.host(),
         started=records.now(),

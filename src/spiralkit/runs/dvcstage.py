@@ -35,7 +35,7 @@ _CHUNK = 1 << 20
 class ObjectError(SpiralError):
     """An output's object is missing from the DVC remote, or its bytes do not match its hash."""
 
-    exit_code = 9
+    exit_code = 11
 
 
 def identity(dvc_key: str, environment: str | None, namespace: str | None) -> str:

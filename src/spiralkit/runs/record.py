@@ -19,6 +19,7 @@ import contextlib
 import json
 import time
 from collections.abc import Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from secrets import token_hex
 from typing import Any
@@ -30,6 +31,7 @@ from spiralkit.config import ProjectConfig
 from spiralkit.runs.store import RecordError, RecordExists, Store
 
 LOCK_SCHEMA = "2.0"
+READERS = 8  # stage records read at once: below botocore's 10 pooled connections
 
 
 class RunNotFound(RecordError):
@@ -175,24 +177,31 @@ def load_stage(store: Store, record: RunRecord, stage: str) -> dict[str, Any] | 
     if stage in record.reused:
         return dict(record.reused[stage])
     key = _run_key(record.namespace, record.run_id, stage_file(stage))
-    if store.read(key) is None:
+    body = store.read(key)
+    if body is None:
         return None
-    found = _load_json(store, key, f"stage {stage}")
+    try:
+        found = json.loads(body)
+    except ValueError as error:
+        raise RecordError(f"{store.uri(key)} is not a complete record ({error})") from error
     if not isinstance(found, dict) or found.get("stage") != stage or found.get("run_id") != record.run_id:
         raise RecordError(f"{store.uri(key)} is not stage {stage!r} of run {record.run_id}")
     return found
 
 
-def stages(store: Store, record: RunRecord) -> dict[str, dict[str, Any]]:
-    """Every stage record of the run there is so far, in plan order."""
+def recorded(store: Store, record: RunRecord) -> set[str]:
+    """The stages of the run that have a record so far: one listing, no record read."""
     folder = _run_key(record.namespace, record.run_id, "")
     listed = {key.removeprefix(folder) for key in store.list(folder + "stages/")}
-    found = {}
-    for name in record.names():
-        recorded = name in record.reused or stage_file(name) in listed
-        if recorded and (stage := load_stage(store, record, name)) is not None:
-            found[name] = stage
-    return found
+    return {name for name in record.names() if name in record.reused or stage_file(name) in listed}
+
+
+def stages(store: Store, record: RunRecord) -> dict[str, dict[str, Any]]:
+    """Every stage record of the run there is so far, in plan order."""
+    done = [name for name in record.names() if name in recorded(store, record)]
+    with ThreadPoolExecutor(max_workers=READERS) as pool:
+        loaded = pool.map(lambda name: load_stage(store, record, name), done)
+        return {name: stage for name, stage in zip(done, loaded, strict=True) if stage is not None}
 
 
 def lock_text(entries: Iterable[tuple[str, Mapping[str, Any]]]) -> str:
@@ -200,11 +209,17 @@ def lock_text(entries: Iterable[tuple[str, Mapping[str, Any]]]) -> str:
     return yaml.safe_dump({"schema": LOCK_SCHEMA, "stages": dict(entries)}, sort_keys=False)
 
 
-def finish(store: Store, record: RunRecord) -> bool:
-    """Write the run's dvc.lock once every stage is recorded; True if this call wrote it."""
-    done = stages(store, record)
-    if len(done) < len(record.stages):
+def finish(store: Store, record: RunRecord, stage: str | None = None) -> bool:
+    """Write the run's dvc.lock once every stage is recorded; True if this call wrote it.
+
+    Called after ``stage`` is recorded; only a stage nothing depends on can be the run's last,
+    so the others return at once without a request.
+    """
+    if stage is not None and any(stage in other.upstream for other in record.stages):
         return False
+    if len(recorded(store, record)) < len(record.stages):
+        return False
+    done = stages(store, record)
     text = lock_text((name, done[name]["entry"]) for name in record.names())
     try:
         store.create(_run_key(record.namespace, record.run_id, "dvc.lock"), text.encode())

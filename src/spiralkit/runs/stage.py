@@ -104,7 +104,7 @@ def execute(run: StageRun, name: str) -> dict[str, Any]:
     records.save_stage(run.store, record, result)
     if status == "ran" and identity is not None:
         records.index_add(run.store, record.namespace, identity, result)
-    if records.finish(run.store, record):
+    if records.finish(run.store, record, name):
         run.echo(f"spiral: run {record.run_id} complete: its dvc.lock is recorded")
     return result
 

@@ -11,7 +11,9 @@ import contextlib
 import os
 import tempfile
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 from spiralkit import aws
 from spiralkit.errors import SpiralError
@@ -20,7 +22,7 @@ from spiralkit.errors import SpiralError
 class RecordError(SpiralError):
     """A run record is missing, unreadable, or not the one the run expects."""
 
-    exit_code = 8
+    exit_code = 10
 
 
 class RecordExists(RecordError):
@@ -41,13 +43,18 @@ class Store:
         bucket, _, prefix = self.root[5:].partition("/")
         return bucket, prefix.strip("/")
 
+    @cached_property
+    def _client(self) -> Any:
+        """One S3 client for the store's life: making one costs more than a request to S3."""
+        return aws.client("s3", self.region)
+
     def uri(self, key: str) -> str:
         return f"{self.root.rstrip('/')}/{key}"
 
     def create(self, key: str, body: bytes) -> None:
         """Write ``key`` once; :class:`RecordExists` if it is there already."""
         if s3 := self._s3:
-            client = aws.client("s3", self.region)
+            client = self._client
             try:
                 client.put_object(Bucket=s3[0], Key=_join(s3[1], key), Body=body, IfNoneMatch="*")
             except client.exceptions.ClientError as error:
@@ -71,7 +78,7 @@ class Store:
     def read(self, key: str) -> bytes | None:
         """The bytes of ``key``, or None when there is no such record."""
         if s3 := self._s3:
-            client = aws.client("s3", self.region)
+            client = self._client
             try:
                 return bytes(client.get_object(Bucket=s3[0], Key=_join(s3[1], key))["Body"].read())
             except client.exceptions.NoSuchKey:
@@ -85,7 +92,7 @@ class Store:
         """The names of the folders directly under ``prefix`` (one request on S3), sorted."""
         prefix = prefix.rstrip("/") + "/"
         if s3 := self._s3:
-            client = aws.client("s3", self.region)
+            client = self._client
             full = _join(s3[1], prefix)
             names: list[str] = []
             for page in client.get_paginator("list_objects_v2").paginate(Bucket=s3[0], Prefix=full, Delimiter="/"):
@@ -97,7 +104,7 @@ class Store:
     def list(self, prefix: str) -> list[str]:
         """Keys under ``prefix`` (relative to the store's root), sorted."""
         if s3 := self._s3:
-            client = aws.client("s3", self.region)
+            client = self._client
             full = _join(s3[1], prefix)
             start = len(_join(s3[1], "")) if s3[1] else 0
             keys: list[str] = []

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from spiralkit.workstation import WorkstationError
 from spiralkit.workstation.settings import Settings
 
 DEVICE = "/dev/sdf"  # Nitro instances show it as an NVMe disk; start.sh finds it by volume id
@@ -21,9 +22,26 @@ def _filters(settings: Settings) -> list[dict[str, Any]]:
 
 
 def find(ec2: Any, settings: Settings) -> dict[str, Any] | None:
+    """The person's home volume: tagged at creation for this project and owner, and encrypted.
+
+    IAM lets a person tag a volume only in the request that creates it, and only with their own
+    name, so the tags say who made it; a volume that carries them but is not encrypted is refused,
+    never attached (and IAM denies attaching it too).
+    """
     volumes = ec2.describe_volumes(Filters=_filters(settings))["Volumes"]
     live = [v for v in volumes if v["State"] not in {"deleting", "deleted", "error"}]
-    return dict(live[0]) if live else None
+    if not live:
+        return None
+    if len(live) > 1:
+        ids = ", ".join(v["VolumeId"] for v in live)
+        raise WorkstationError(f"{settings.name} has several home volumes ({ids}): keep one, delete the others")
+    volume = dict(live[0])
+    if not volume.get("Encrypted"):
+        raise WorkstationError(
+            f"volume {volume['VolumeId']} is tagged as {settings.owner}'s home but is not encrypted: "
+            "it is not attached; ask a platform engineer to look at who created it"
+        )
+    return volume
 
 
 def create(ec2: Any, settings: Settings, zone: str) -> dict[str, Any]:

@@ -85,24 +85,46 @@ def up(clients: Clients, settings: Settings, ssh_public_key: str) -> dict[str, A
     volume = home.find(ec2, settings)
     subnet = lookup.subnet(ec2, settings, volume["AvailabilityZone"] if volume else None, zones)
     zone = subnet["AvailabilityZone"]
+    created = volume is None
     volume = volume or home.create(ec2, settings, zone)
     group = network.security_group(ec2, settings, subnet["VpcId"])
     launch = userdata.Launch(image, volume["VolumeId"], ssh_public_key, secrets.token_urlsafe(24))
-    instance = ec2.run_instances(
-        ImageId=machine_image["ImageId"],
-        InstanceType=settings.instance_type,
-        MinCount=1,
-        MaxCount=1,
-        SubnetId=subnet["SubnetId"],
-        SecurityGroupIds=[group],
-        IamInstanceProfile={"Arn": profile},
+    instance = ec2.run_instances(**_launch_request(settings, machine_image, subnet, group, profile, image, launch))[
+        "Instances"
+    ][0]
+    try:
+        ec2.get_waiter("instance_running").wait(InstanceIds=[instance["InstanceId"]], WaiterConfig=_WAIT)
+        home.attach(ec2, volume["VolumeId"], instance["InstanceId"])
+    except Exception as error:
+        _undo(ec2, instance["InstanceId"], volume["VolumeId"] if created else None)
+        raise WorkstationError(
+            f"workstation {instance['InstanceId']} did not start with its home volume ({error}); it was "
+            f"terminated{', and the new home volume deleted' if created else ''}: fix the cause and run `up` again"
+        ) from error
+    return dict(instance)
+
+
+def _launch_request(
+    settings: Settings,
+    machine_image: dict[str, Any],
+    subnet: dict[str, Any],
+    group: str,
+    profile: str,
+    image: str,
+    launch: userdata.Launch,
+) -> dict[str, Any]:
+    """RunInstances arguments; every tag is set here, in the creating request (IAM allows no later tagging)."""
+    return {
+        "ImageId": machine_image["ImageId"],
+        "InstanceType": settings.instance_type,
+        "MinCount": 1,
+        "MaxCount": 1,
+        "SubnetId": subnet["SubnetId"],
+        "SecurityGroupIds": [group],
+        "IamInstanceProfile": {"Arn": profile},
         # IMDSv2 only; hop limit 2 so the container (one hop further) can still get credentials.
-        MetadataOptions={
-            "HttpTokens": "required",
-            "HttpPutResponseHopLimit": 2,
-            "HttpEndpoint": "enabled",
-        },
-        BlockDeviceMappings=[
+        "MetadataOptions": {"HttpTokens": "required", "HttpPutResponseHopLimit": 2, "HttpEndpoint": "enabled"},
+        "BlockDeviceMappings": [
             {
                 "DeviceName": machine_image["RootDeviceName"],
                 "Ebs": {
@@ -113,19 +135,21 @@ def up(clients: Clients, settings: Settings, ssh_public_key: str) -> dict[str, A
                 },
             }
         ],
-        InstanceInitiatedShutdownBehavior="stop",  # the idle agent powers off: that must *stop*
-        UserData=userdata.render(userdata.cloud_config(settings, launch)),
-        TagSpecifications=[
-            {
-                "ResourceType": "instance",
-                "Tags": [*settings.tags("instance"), {"Key": "spiral:image", "Value": image}],
-            },
+        "InstanceInitiatedShutdownBehavior": "stop",  # the idle agent powers off: that must *stop*
+        "UserData": userdata.render(userdata.cloud_config(settings, launch)),
+        "TagSpecifications": [
+            {"ResourceType": "instance", "Tags": [*settings.tags("instance"), {"Key": "spiral:image", "Value": image}]},
             {"ResourceType": "volume", "Tags": settings.tags("root")},
         ],
-    )["Instances"][0]
-    ec2.get_waiter("instance_running").wait(InstanceIds=[instance["InstanceId"]], WaiterConfig=_WAIT)
-    home.attach(ec2, volume["VolumeId"], instance["InstanceId"])
-    return dict(instance)
+    }
+
+
+def _undo(ec2: Any, instance_id: str, new_volume: str | None) -> None:
+    """Terminate the instance ``up`` just launched, and delete the home volume if ``up`` made it."""
+    ec2.terminate_instances(InstanceIds=[instance_id])
+    if new_volume is not None:
+        ec2.get_waiter("instance_terminated").wait(InstanceIds=[instance_id], WaiterConfig=_WAIT)
+        home.delete(ec2, new_volume)
 
 
 def stop(ec2: Any, settings: Settings) -> str:

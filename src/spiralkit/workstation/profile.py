@@ -2,7 +2,8 @@
 
 Data scientists never need IAM write access: whoever may create roles may give themselves any
 permission. The role lets the instance register with Session Manager, pull the project's image,
-read and write its owner's ``user.<name>`` namespace, read ``prod``, and use the DVC remote.
+read and write its owner's ``user.<name>`` namespace (outputs, run records, index), read ``prod``
+and use the DVC remote.
 """
 
 from __future__ import annotations
@@ -13,6 +14,9 @@ from typing import Any
 import boto3
 
 from spiralkit.workstation.settings import Settings
+
+# Where a namespace's files live in the bucket: published outputs, run records, the reuse index.
+NAMESPACE_FOLDERS = ("published", "spiral/runs", "spiral/index")
 
 TRUST = {
     "Version": "2012-10-17",
@@ -64,23 +68,31 @@ def policy(settings: Settings, account: str) -> dict[str, Any]:
     ]
     if settings.bucket:
         bucket = f"arn:{arn}:s3:::{settings.bucket}"
-        own, prod = f"published/user.{settings.owner}", "published/prod"
+        own = [f"{folder}/user.{settings.owner}" for folder in NAMESPACE_FOLDERS]
+        prod = [f"{folder}/prod" for folder in NAMESPACE_FOLDERS]
         statements += [
             {
                 "Sid": "OwnNamespaceReadWrite",
                 "Effect": "Allow",
-                "Action": ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
-                "Resource": f"{bucket}/{own}/*",
+                "Action": ["s3:GetObject", "s3:PutObject"],
+                "Resource": [f"{bucket}/{folder}/*" for folder in own],
+            },
+            {
+                # Run records and the reuse index are written once; published outputs are replaced.
+                "Sid": "OwnPublishedReplace",
+                "Effect": "Allow",
+                "Action": "s3:DeleteObject",
+                "Resource": f"{bucket}/published/user.{settings.owner}/*",
             },
             {
                 "Sid": "ProdReadOnly",
                 "Effect": "Allow",
                 "Action": "s3:GetObject",
-                "Resource": f"{bucket}/{prod}/*",
+                "Resource": [f"{bucket}/{folder}/*" for folder in prod],
             },
             {
-                # DVC's cache is content-addressed: writing cannot corrupt anyone's data, but
-                # deleting (`dvc gc --cloud`) could, so that is left to CI.
+                # DVC's remote is content-addressed and prod checks each hash on download, so a
+                # write cannot change what prod runs; deleting (`dvc gc --cloud`) is left to prod CI.
                 "Sid": "DvcRemoteReadWrite",
                 "Effect": "Allow",
                 "Action": ["s3:GetObject", "s3:PutObject"],
@@ -91,7 +103,7 @@ def policy(settings: Settings, account: str) -> dict[str, Any]:
                 "Effect": "Allow",
                 "Action": "s3:ListBucket",
                 "Resource": bucket,
-                "Condition": {"StringLike": {"s3:prefix": [f"{own}/*", f"{prod}/*", "dvc/*"]}},
+                "Condition": {"StringLike": {"s3:prefix": [f"{folder}/*" for folder in [*own, *prod, "dvc"]]}},
             },
         ]
     return {"Version": "2012-10-17", "Statement": statements}
