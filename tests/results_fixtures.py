@@ -28,7 +28,7 @@ PIPELINE = {  # the example pipeline's stages and what each reads from
 OUTS = {
     "ingest": ["data/raw/cases.parquet"],
     "features": ["data/features/train.parquet", "data/features/test.parquet"],
-    "train": ["models/model.pkl"],
+    "train": ["models/model.skops"],
     "evaluate": ["metrics.json", "plots/roc.json", "plots/confusion.json"],
     "publish": ["data/predictions.parquet"],
 }
@@ -99,7 +99,7 @@ def make_run(
         "data/raw/cases.parquet": parquet(rows),
         "data/features/train.parquet": parquet(rows * 3 // 4),
         "data/features/test.parquet": parquet(rows - rows * 3 // 4),
-        "models/model.pkl": f"model C={C}".encode(),
+        "models/model.skops": f"model C={C}".encode(),
         "metrics.json": json.dumps(metrics, indent=1).encode(),
         "plots/roc.json": json.dumps({"roc": [{"fpr": x / 4, "tpr": min(1.0, x / 2)} for x in range(5)]}).encode(),
         "plots/confusion.json": json.dumps(

@@ -45,7 +45,7 @@ def test_runs_lists_a_namespace_with_its_headline_metrics(folder: Path, capsys: 
 
 def test_runs_outside_a_project_names_the_namespaces_it_has(folder: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = spiral(capsys, "runs", "--folder", str(folder))
-    assert code == 8
+    assert code == 10  # RecordError
     assert "namespaces: prod, test.feature" in err
 
 
@@ -93,6 +93,6 @@ def test_runs_diff_of_a_run_with_itself_changes_nothing(folder: Path, capsys: py
 
 def test_an_unknown_run_is_one_clear_error(folder: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, err = spiral(capsys, "runs", "show", "20261201T000000Z-00000000-0000", "--folder", str(folder))
-    assert code == 8
+    assert code == 10  # RecordError
     assert out == ""
     assert err.startswith("spiral: error: no run '20261201T000000Z-00000000-0000' in any namespace")

@@ -76,7 +76,7 @@ def test_outputs_are_fetched_by_hash_and_checked(archive: Path) -> None:
     latest = runs(archive).latest()
     assert latest.read_table("data/raw/cases.parquet").num_rows == 569
     assert runs(archive).get(OLD).read_table("data/raw/cases.parquet", columns=["label"]).num_rows == 500
-    path = latest.path("models/model.pkl")
+    path = latest.path("models/model.skops")
     assert path.read_bytes() == b"model C=0.5"
     assert path.is_relative_to(archive / "cache")
     with pytest.raises(RecordError, match=r"no output 'models/other\.pkl'; its outputs: data/features"):

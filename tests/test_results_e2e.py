@@ -54,7 +54,7 @@ def test_an_experiment_against_prod_from_runs_to_report_to_the_bucket(
     roc = next(line for line in diff if line.startswith("  roc_auc")).split()
     assert roc[1:3] == [f"{prod_metrics['roc_auc']:.4g}", f"{experiment_metrics['roc_auc']:.4g}"]
     changed = {line.split()[0] for line in diff[diff.index(next(x for x in diff if x.startswith("data:"))) + 2 :]}
-    assert "models/model.pkl" in changed  # a new model from the same data
+    assert "models/model.skops" in changed  # a new model from the same data
     assert "data/raw/cases.parquet" not in changed
 
     # The report needs the `report` extra (vl-convert-python), which the project's environment does not

@@ -86,7 +86,7 @@ def test_fail_below_writes_the_report_then_fails(
     code, page = report(folder, tmp_path / "ok.html", BRANCH, "--fail-below", "roc_auc=0.9")
     assert code == 0
     code, page = report(folder, tmp_path / "low.html", BRANCH, "--fail-below", "roc_auc=0.96", "--fail-below", "f1=0.5")
-    assert code == 11
+    assert code == 13
     assert f"run {BRANCH}" in page
     err = capsys.readouterr().err
     assert "roc_auc 0.95 < 0.96" in err

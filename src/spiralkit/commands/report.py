@@ -33,7 +33,7 @@ def register(subparsers: Any) -> None:
         action="append",
         default=[],
         metavar="METRIC=VALUE",
-        help="exit 11 when the run's METRIC is below VALUE (the report is written first); repeatable",
+        help="exit 13 when the run's METRIC is below VALUE (the report is written first); repeatable",
     )
     parser.set_defaults(handler=run)
 

@@ -22,7 +22,7 @@ WIDTH, HEIGHT = 320, 240
 class ReportError(SpiralError):
     """A report cannot be made: a plot cannot be drawn, or the report is refused a threshold."""
 
-    exit_code = 10
+    exit_code = 12
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ class ThresholdSyntax(SpiralError):
 class MetricBelowThreshold(SpiralError):
     """A metric of the run is below the floor the caller set (or missing): the model must not ship."""
 
-    exit_code = 11
+    exit_code = 13
 
 
 def parse(pairs: Sequence[str]) -> dict[str, float]:
