@@ -16,6 +16,7 @@ import shutil
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +36,11 @@ class Remote:
 
     root: str
     region: str | None = None
+
+    @cached_property
+    def _client(self) -> Any:
+        """One S3 client for the remote's life, as the record store keeps one."""
+        return aws.client("s3", self.region)
 
     def read(self, out: Mapping[str, Any]) -> bytes:
         """The bytes of file output ``out`` (a dvc.lock ``outs`` item), checked against its md5."""
@@ -86,7 +92,7 @@ class Remote:
 
     def _get(self, key: str, label: str) -> bytes:
         if s3 := _split(self.root):
-            client = aws.client("s3", self.region)
+            client = self._client
             try:
                 return bytes(client.get_object(Bucket=s3[0], Key=_join(s3[1], key))["Body"].read())
             except client.exceptions.NoSuchKey as error:
@@ -98,7 +104,7 @@ class Remote:
 
     def _download(self, key: str, into: Path, label: str) -> None:
         if s3 := _split(self.root):
-            client = aws.client("s3", self.region)
+            client = self._client
             try:
                 client.download_file(s3[0], _join(s3[1], key), str(into))
             except client.exceptions.ClientError as error:
