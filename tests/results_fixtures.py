@@ -65,10 +65,13 @@ def make_run(
     commit: str = "1111111111111111111111111111111111111111",
     user: str = "ana",
     complete: bool = True,
+    thresholds: dict[str, float] | None = None,
 ) -> records.RunRecord:
     """A run of the example pipeline, recorded under ``root/.spiral`` with objects in ``root/dvc-storage``."""
     store, remote = Store(str(root / ".spiral")), root / "dvc-storage"
-    params = {"ingest": {"snapshot": "2026-07-31"}, "train": {"model": "logistic_regression", "C": C}}
+    params: dict[str, Any] = {"ingest": {"snapshot": "2026-07-31"}, "train": {"model": "logistic_regression", "C": C}}
+    if thresholds:
+        params["thresholds"] = thresholds
     record = records.RunRecord(
         run_id=run_id,
         namespace=namespace,

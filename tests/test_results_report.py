@@ -94,6 +94,35 @@ def test_fail_below_writes_the_report_then_fails(
     assert main(["report", "--fail-below", "roc_auc", "--folder", str(folder)]) == 2
 
 
+def test_check_applies_the_floors_the_run_recorded_in_its_params(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    make_run(tmp_path, "prod", PROD, metrics={"roc_auc": 0.9}, thresholds={"roc_auc": 0.85})
+    make_run(tmp_path, "prod", BRANCH, metrics={"roc_auc": 0.8}, thresholds={"roc_auc": 0.85})
+    folder = tmp_path / ".spiral"
+    assert report(folder, tmp_path / "a.html", f"prod/{PROD}", "--check")[0] == 0
+    assert report(folder, tmp_path / "b.html", "prod", "--check")[0] == 13  # this week's model got worse
+    assert "roc_auc 0.8 < 0.85" in capsys.readouterr().err
+    assert report(folder, tmp_path / "c.html", "prod")[0] == 0  # floors apply when asked for
+
+
+def test_summary_appends_the_headline_for_the_job_summary(
+    folder: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    summary = tmp_path / "step-summary.md"
+    summary.write_text("earlier step\n")
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    assert report(folder, tmp_path / "r.html", BRANCH, "--summary")[0] == 0
+    text = summary.read_text()
+    assert text.startswith("earlier step\n### churn-model: test.feature run")
+    assert f"Against prod `{PROD}`:" in text
+    assert "| roc_auc | 0.95 | 0.9 | +0.05 (+5.6%) |" in text
+    assert "Params that differ: `train.C` 1.0 → 0.5." in text
+    assert f"Report: {tmp_path / 'r.html'}" in text
+    monkeypatch.delenv("GITHUB_STEP_SUMMARY")
+    assert report(folder, tmp_path / "r.html", BRANCH, "--summary")[0] == 2
+
+
 def test_the_pipeline_is_drawn_in_topological_layers(folder: Path) -> None:
     stages = Runs("prod", folder=folder).latest().stages
     assert graph.layers(stages) == {"ingest": 0, "features": 1, "train": 2, "evaluate": 3, "publish": 3}

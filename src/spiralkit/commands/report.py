@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import argparse
+import os
 import webbrowser
 from pathlib import Path
 from typing import Any
 
 from spiralkit.commands.runs import RUN_HELP, opened, where
-from spiralkit.results import lookup, report
+from spiralkit.results import lookup, report, summary
 from spiralkit.results.client import Runs
+from spiralkit.results.compare import compare
 from spiralkit.results.publish import publish
-from spiralkit.results.threshold import check, parse
+from spiralkit.results.threshold import ReportUsage, check, floors, parse
 
 
 def register(subparsers: Any) -> None:
@@ -35,6 +37,16 @@ def register(subparsers: Any) -> None:
         metavar="METRIC=VALUE",
         help="exit 13 when the run's METRIC is below VALUE (the report is written first); repeatable",
     )
+    parser.add_argument(
+        "--check", action="store_true", help="also fail below the floors of the run's own params (`thresholds:`)"
+    )
+    parser.add_argument(
+        "--summary",
+        nargs="?",
+        const="",
+        metavar="FILE",
+        help="append the headline in Markdown to FILE (default: $GITHUB_STEP_SUMMARY)",
+    )
     parser.set_defaults(handler=run)
 
 
@@ -43,14 +55,24 @@ def run(args: argparse.Namespace) -> int:
     archive, project = opened(args)
     found = lookup.find(archive, args.run, getattr(args, "namespace", None), project)
     base = report.against_prod(found, Runs("prod", archive=archive).list())
-    text = report.html(found, base, report.problem_of(project.root if project else None))
+    comparison = compare(base, found) if base is not None else None
+    text = report.html(found, comparison, report.problem_of(project.root if project else None))
     default = Path(".spiral/reports") / found.namespace / f"{found.id}.html"
     path = report.write(args.output or ((project.root if project else Path.cwd()) / default), text)
     print(f"report of {found.namespace}/{found.id} ({len(text.encode()) / 1e3:.0f} kB): {path}")
+    shown = str(path)
     if args.publish:
-        for uri in publish(archive, found, text):
-            print(f"published {uri}")
+        shown, index = publish(archive, found, text)
+        print(f"published {shown} and {index}")
+    if args.summary is not None:
+        target = args.summary or os.environ.get("GITHUB_STEP_SUMMARY")
+        if not target:
+            raise ReportUsage("--summary: name a file, or run where $GITHUB_STEP_SUMMARY is set")
+        with Path(target).open("a", encoding="utf-8") as out:
+            out.write(summary.markdown(found, comparison, shown))
     if args.open:
         webbrowser.open(path.resolve().as_uri())
+    if args.check:
+        thresholds = {**floors(found.params), **thresholds}
     check(found.metrics, thresholds)
     return 0

@@ -17,7 +17,7 @@ from typing import Any
 from spiralkit import __version__
 from spiralkit.results import graph, page, plots
 from spiralkit.results.client import Run, flatten
-from spiralkit.results.compare import Change, Comparison, compare
+from spiralkit.results.compare import Change, Comparison
 from spiralkit.results.text import number, size
 
 PROBLEM = Path("docs/spiral/01-problem.md")
@@ -33,10 +33,10 @@ def against_prod(run: Run, prod: list[Run]) -> Run | None:
     return None
 
 
-def html(run: Run, base: Run | None, problem: str | None = None) -> str:
-    """The report of ``run`` compared with ``base`` (None: nothing to compare with)."""
+def html(run: Run, comparison: Comparison | None, problem: str | None = None) -> str:
+    """The report of ``run`` (``comparison.other``) against ``comparison.base`` (None: nothing to compare with)."""
     record = run.record
-    comparison = compare(base, run) if base is not None else None
+    base = comparison.base if comparison else None
     against = f"prod {base.id[:15]}" if base is not None and base.namespace == "prod" else (base.id if base else "")
     status = (
         '<span class="badge complete">complete</span>'

@@ -8,8 +8,8 @@ from typing import Any
 from spiralkit.errors import SpiralError
 
 
-class ThresholdSyntax(SpiralError):
-    """A ``--fail-below`` that is not ``METRIC=NUMBER``."""
+class ReportUsage(SpiralError):
+    """A report option given in a form it cannot take (``--fail-below`` not ``METRIC=NUMBER``, ...)."""
 
     exit_code = 2
 
@@ -30,8 +30,16 @@ def parse(pairs: Sequence[str]) -> dict[str, float]:
         except ValueError:
             sep = ""
         if not sep or not name.strip():
-            raise ThresholdSyntax(f"--fail-below {pair!r}: use METRIC=NUMBER, e.g. roc_auc=0.9")
+            raise ReportUsage(f"--fail-below {pair!r}: use METRIC=NUMBER, e.g. roc_auc=0.9")
     return found
+
+
+def floors(params: Mapping[str, Any]) -> dict[str, float]:
+    """The floors a project sets in params.yaml (``thresholds: {roc_auc: 0.9}``), as the run recorded them."""
+    section = params.get("thresholds") or {}
+    if not isinstance(section, Mapping):
+        raise ReportUsage(f"params `thresholds` must map metric names to numbers, not {section!r}")
+    return parse([f"{name}={value}" for name, value in section.items()])
 
 
 def check(metrics: Mapping[str, Any], floors: Mapping[str, float]) -> None:
