@@ -10,6 +10,7 @@ checkout has it). Everything is inline: the page makes no network request.
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from html import escape
 from pathlib import Path
 from typing import Any
@@ -138,11 +139,21 @@ def _stages(run: Run) -> str:
                 escape(stage.status),
                 escape(f"{stage.seconds:.1f} s" if stage.seconds is not None else "-"),
                 escape(graph.resources(stage.resources)),
-                escape(f"{stage.resources.get('retries', '-')} / {stage.resources.get('timeout', '-')} s"),
+                escape(_limits(stage.resources)),
                 f"<span class=mono>{escape(source)}</span>",
             ]
         )
     return page.table(["stage", "status", "time", "resources", "retries / timeout", "result"], rows)
+
+
+def _limits(resources: Mapping[str, Any]) -> str:
+    """``2 retries, 3600 s`` from a stage's Batch settings; a dash where the run set none (a local run)."""
+    parts = []
+    if (retries := resources.get("retries")) is not None:
+        parts.append(f"{retries} retries")
+    if (timeout := resources.get("timeout")) is not None:
+        parts.append(f"{timeout} s")
+    return ", ".join(parts) or "-"
 
 
 def _data(run: Run, comparison: Comparison | None) -> list[str]:
