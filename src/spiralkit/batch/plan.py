@@ -54,7 +54,7 @@ class Plan:
         return grouped
 
     def without(self, done: Iterable[str]) -> Plan:
-        """The plan less the stages in ``done`` (already in the run-cache), and the edges to them."""
+        """The plan less the stages in ``done`` (made by an earlier run), and the edges to them."""
         skip = set(done)
         return Plan(
             tuple(

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import subprocess
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from spiralkit.batch.plan import Plan
 from spiralkit.config import ProjectConfig
@@ -48,11 +49,14 @@ def run(
 
 
 def _commit(project: ProjectConfig) -> str:
-    """HEAD, marked ``-dirty`` when the working tree differs from it (the run used those changes)."""
+    """HEAD, marked ``-dirty`` when the user's files differ from it (the run used those changes)."""
 
     def git(*args: str) -> str:
         done = subprocess.run(["git", *args], cwd=project.root, capture_output=True, text=True, check=False)
-        return done.stdout.strip() if done.returncode == 0 else ""
+        return done.stdout if done.returncode == 0 else ""
 
-    head = git("rev-parse", "HEAD")
-    return head + ("-dirty" if head and git("status", "--porcelain", "--untracked-files=no") else "")
+    head = git("rev-parse", "HEAD").strip()
+    changed = [line[3:] for line in git("status", "--porcelain", "--untracked-files=no").splitlines()]
+    # DVC itself writes dvc.lock and the .gitignore files next to outputs; anything else is the user's.
+    own = [path for path in changed if path != "dvc.lock" and Path(path).name != ".gitignore"]
+    return head + ("-dirty" if head and own else "")
