@@ -145,7 +145,7 @@ def test_records_are_written_once_and_a_damaged_one_is_named(tmp_path: Path) -> 
     store.create("runs/user.ana/r2/run.json", b'{"run_id": "r2", "namesp')
     with pytest.raises(RecordError, match=r"r2/run.json is not a complete record"):
         records.load(store, "user.ana", "r2")
-    with pytest.raises(records.RunNotFound, match="no run 'r3' in user.ana"):
+    with pytest.raises(records.RunNotFound, match=r"no run 'r3' in user\.ana"):
         records.load(store, "user.ana", "r3")
 
 
