@@ -22,6 +22,9 @@ LOG_GROUP = "/aws/batch/job"
 STATES = ("pending", "running", "succeeded", "failed")
 _FOLD = {"RUNNING": "running", "SUCCEEDED": "succeeded", "FAILED": "failed"}
 TAIL = 20  # log lines printed under a failed stage
+# The reason the job queue's jobStateTimeLimitActions (infra/stack.yaml, SpotWaitSeconds) gives a job it
+# cancels after it waited in RUNNABLE for Spot capacity AWS did not have.
+NO_CAPACITY = "CAPACITY:"
 
 
 class StillRunning(SpiralError):
@@ -107,6 +110,13 @@ def failures(states: Iterable[StageState]) -> list[StageState]:
 def explain(state: StageState, region: str | None = None) -> str:
     """A failed stage, why, its last log lines, and the command that prints the rest."""
     headline = f"stage {state.stage!r} failed: {state.reason or 'no reason given'}"
+    if state.reason.startswith(NO_CAPACITY):
+        return (
+            f"{headline}; Batch cancelled it after it waited SpotWaitSeconds for Spot capacity, so none of its "
+            'code ran. Run it on on-demand: set queue = "<job_queue>-on-demand" (the stack\'s OnDemandJobQueue) '
+            "under [tool.spiral.batch], or in this stage's meta.batch, commit, push and run again; stages this "
+            'run finished are reused (docs/production.md, "When Spot has no capacity")'
+        )
     if not state.log_stream:
         return f"{headline}; no log stream: the job never started"
     try:

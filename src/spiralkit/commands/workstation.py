@@ -43,10 +43,16 @@ def _settings(args: argparse.Namespace, **overrides: Any) -> settings.Settings:
 def run_up(args: argparse.Namespace) -> int:
     chosen = _settings(args, gpu=args.gpu, instance_type=args.instance_type)
     key = connect.ssh_key(args.ssh_key)
-    instance = machine.up(machine.Clients.of(chosen), chosen, connect.public_key(key))
+    instance = machine.up(machine.Clients.of(chosen), chosen, connect.public_key(key), _head(config.load().root))
     print(f"workstation {instance['InstanceId']} ({chosen.instance_type}) is starting in {chosen.region}")
     print(f"it stops itself after {chosen.idle_minutes} idle minutes; `spiral workstation connect` next")
     return 0
+
+
+def _head(root: Path) -> str | None:
+    """The clone's commit, whose workstation image `up` prefers; None outside a git clone."""
+    done = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True)
+    return done.stdout.strip() if done.returncode == 0 else None
 
 
 def run_status(args: argparse.Namespace) -> int:
