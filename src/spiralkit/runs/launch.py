@@ -60,7 +60,9 @@ class WarmParent:
         self.replies = self.process.stdout.fileno()
         self.buffer = b""
         self.exits: dict[int, int] = {}
-        self.modules: list[str] = list(self._read()["modules"])
+        ready = self._read()
+        self.modules: list[str] = list(ready["modules"])
+        self.threads: int | None = ready.get("threads")
         self._count = 0
 
     def fileno(self) -> int:

@@ -11,7 +11,8 @@ stage's globals, and its exit is reported on stdout. Kept safe:
   ``sys.argv``; fresh random state (``random`` reseeds itself at fork, numpy's global generator is
   reseeded here); BLAS/OpenMP pools set back to the size the child's environment asks for.
 
-Messages are JSON lines: ``{"id", "module", "args", "cwd", "env", "log"}`` in; ``{"ready", "modules"}``
+Messages are JSON lines: ``{"id", "module", "args", "cwd", "env", "log"}`` in; ``{"ready", "modules",
+"threads"}`` (OS threads after preloading: 1 unless a library starts its own, e.g. pyarrow's jemalloc)
 once, then ``{"id", "pid"}`` or ``{"id", "error"}``, and ``{"pid", "code"}`` when a child ends.
 """
 
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import importlib.util
 import json
 import os
 import runpy
@@ -34,9 +36,14 @@ POOL_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", 
 
 
 def preload(modules: Sequence[str]) -> list[str]:
-    """Import ``modules`` with thread pools pinned to one thread; returns those that imported."""
+    """Import ``modules`` with thread pools pinned to one thread; returns those that imported.
+
+    Pools are pinned only when threadpoolctl is there to size them again in each child (scikit-learn
+    depends on it); without it a child would be left with one BLAS thread.
+    """
     saved = {name: os.environ.get(name) for name in POOL_VARIABLES}
-    os.environ.update(dict.fromkeys(POOL_VARIABLES, "1"))
+    if importlib.util.find_spec("threadpoolctl") is not None:
+        os.environ.update(dict.fromkeys(POOL_VARIABLES, "1"))
     loaded = []
     try:
         for module in modules:
@@ -103,7 +110,9 @@ def serve(modules: Sequence[str]) -> int:
     """Preload, then fork a child per request until stdin closes; wait for the children, then exit."""
     reply = os.fdopen(os.dup(1), "w", buffering=1)
     os.dup2(2, 1)  # anything an import prints goes to stderr, never into the replies
-    reply.write(json.dumps({"ready": True, "modules": preload(modules)}) + "\n")
+    loaded = preload(modules)
+    threads = len(os.listdir("/proc/self/task")) if os.path.isdir("/proc/self/task") else None
+    reply.write(json.dumps({"ready": True, "modules": loaded, "threads": threads}) + "\n")
     wake_read, wake_write = os.pipe()
     os.set_blocking(wake_write, False)
     signal.signal(signal.SIGCHLD, lambda *_: None)
