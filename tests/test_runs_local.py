@@ -127,10 +127,14 @@ def test_warm_children_share_no_globals_random_state_or_thread_pools(
     )
     assert a["blas"] == [int(fresh.stdout)]  # the pool a fresh interpreter gets, not the parent's pinned 1
     assert a["squares"] == [x * x for x in range(8)]
-    assert a["stage"] == "a" and a["namespace"] == "user.test"
-    assert float(a["started"]) < float(b["ended"]) and float(b["started"]) < float(a["ended"])  # side by side
+    assert a["stage"] == "a"
+    assert a["namespace"] == "user.test"
+    assert float(a["started"]) < float(b["ended"])
+    assert float(b["started"]) < float(a["ended"])
     board = capsys.readouterr().out
-    assert "running  a " in board and "a.log (warm)" in board and "shell.log (subprocess)" in board
+    assert "running  a " in board
+    assert "a.log (warm)" in board
+    assert "shell.log (subprocess)" in board
     assert any(line.startswith("Running stage 'a'") for line in said)
 
 
@@ -159,10 +163,13 @@ def test_a_failed_stage_stops_what_depends_on_it_and_is_named_with_its_log(tmp_p
     with pytest.raises(StageFailed) as failed:
         spiral_run(root)
     message = str(failed.value)
-    assert "stage fail failed" in message and "boom: this stage fails on purpose" in message
+    assert "stage fail failed" in message
+    assert "boom: this stage fails on purpose" in message
     assert "fail.log" in message
     lock = (root / "dvc.lock").read_text()
-    assert "ok:" in lock and "downstream" not in lock and "fail:" not in lock
+    assert "ok:" in lock
+    assert "downstream" not in lock
+    assert "fail:" not in lock
     assert not (root / "out" / "downstream.json").exists()
 
 
@@ -181,7 +188,8 @@ def test_the_lock_outputs_and_run_cache_are_dvc_repros_and_a_second_run_reruns_n
     assert (root / "out" / "both.txt").exists()
     runs_here = sorted(p.relative_to(root) for p in (root / ".dvc" / "cache" / "runs").rglob("*") if p.is_file())
     runs_there = sorted(p.relative_to(clone) for p in (clone / ".dvc" / "cache" / "runs").rglob("*") if p.is_file())
-    assert runs_here == runs_there and len(runs_here) == 4
+    assert runs_here == runs_there
+    assert len(runs_here) == 4
     status = subprocess.run([str(BIN / "dvc"), "status"], cwd=root, capture_output=True, text=True, check=True)
     assert "up to date" in status.stdout
     before = (root / "out" / "a.json").read_text()
