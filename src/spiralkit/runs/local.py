@@ -80,9 +80,7 @@ def run(
 class Scheduler:
     """Starts each stage once everything it reads from is done, ``jobs`` at a time."""
 
-    def __init__(
-        self, run: StageRun, repo: Any, display: board.Board, warm: launch.WarmParent | None, jobs: int
-    ) -> None:
+    def __init__(self, run: StageRun, repo: Any, display: board.Board, warm: LazyWarm | None, jobs: int) -> None:
         self.stage_run, self.repo, self.display, self.warm, self.jobs = run, repo, display, warm, max(1, jobs)
         self.plan = {stage.name: stage for stage in run.record.stages}
         self.results: dict[str, dict[str, Any]] = {}
@@ -127,7 +125,7 @@ class Scheduler:
             self._done(name, begun, "reused")
             return
         log = self.display.log(name)
-        command = launch.start(begun.prepared, log, self.warm)
+        command = launch.start(begun.prepared, log, self.warm.get() if self.warm else None)
         self.running[name] = (begun, command)
         self.display.set(name, "running", command.how)
 
@@ -155,30 +153,47 @@ class Scheduler:
             self.written = time.monotonic()
 
 
+class LazyWarm:
+    """The warm parent, started when the first stage needs running (a run that reuses everything starts none)."""
+
+    def __init__(self, project: ProjectConfig, modules: list[str]) -> None:
+        self.project, self.modules = project, modules
+        self.parent: launch.WarmParent | None = None
+
+    def get(self) -> launch.WarmParent:
+        if self.parent is None:
+            from dvc.utils import fix_env
+
+            env = {**fix_env(None), "DVC_ROOT": str(self.project.root)}
+            try:
+                self.parent = launch.WarmParent(self.modules, self.project.root, env)
+            except OSError as error:
+                raise SpiralError(f"could not start the warm parent for `python -m` stages: {error}") from error
+        return self.parent
+
+    def close(self) -> None:
+        if self.parent is not None:
+            self.parent.close()
+
+
 @contextlib.contextmanager
-def _warm_parent(project: ProjectConfig, modules: list[str] | None) -> Iterator[launch.WarmParent | None]:
+def _warm_parent(project: ProjectConfig, modules: list[str] | None) -> Iterator[LazyWarm | None]:
     """The warm parent for this run (None when warm starts are off), started with DVC's stage environment."""
     if modules is None:
         yield None
         return
-    from dvc.utils import fix_env
-
+    lazy = LazyWarm(project, modules)
     try:
-        parent = launch.WarmParent(modules, project.root, {**fix_env(None), "DVC_ROOT": str(project.root)})
-    except OSError as error:
-        raise SpiralError(f"could not start the warm parent for `python -m` stages: {error}") from error
-    try:
-        yield parent
+        yield lazy
     finally:
-        parent.close()
+        lazy.close()
 
 
 @contextlib.contextmanager
-def _woken_by_children(warm: launch.WarmParent | None) -> Iterator[Callable[[], None]]:
+def _woken_by_children(lazy: LazyWarm | None) -> Iterator[Callable[[], None]]:
     """A ``wait()`` that returns when a child process ends, the warm parent reports, or 0.25 s pass."""
     selector = selectors.DefaultSelector()
-    if warm is not None:
-        selector.register(warm.fileno(), selectors.EVENT_READ, "warm")
+    warm: launch.WarmParent | None = None
     wake_read = wake_write = -1
     previous: Any = None
     if threading.current_thread() is threading.main_thread():
@@ -190,6 +205,10 @@ def _woken_by_children(warm: launch.WarmParent | None) -> Iterator[Callable[[], 
         selector.register(wake_read, selectors.EVENT_READ, "child")
 
     def wait() -> None:
+        nonlocal warm
+        if warm is None and lazy is not None and lazy.parent is not None:
+            warm = lazy.parent
+            selector.register(warm.fileno(), selectors.EVENT_READ, "warm")
         for key, _ in selector.select(timeout=0.25 if wake_read >= 0 or warm else 0.02):
             if key.data == "warm" and warm is not None:
                 warm.collect()
