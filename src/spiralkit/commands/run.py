@@ -49,6 +49,10 @@ def register(subparsers: Any) -> None:
         "--set", action="append", default=[], metavar="SECTION.KEY=VALUE", dest="overrides",
         help="set a param for this run only, on Batch (e.g. ingest.snapshot=2026-12-01); recorded in the run",
     )  # fmt: skip
+    parser.add_argument(
+        "--jobs", "-j", type=int, metavar="N",
+        help="local: run up to N stages at once (default: the number of cores)",
+    )  # fmt: skip
     progress.add_wait_timeout(parser)
     parser.set_defaults(handler=run)
 
@@ -62,7 +66,7 @@ def run(args: argparse.Namespace) -> int:
                 "or try a value with `dvc exp run -S section.key=value`"
             )
         name = namespace.resolve(project, args.namespace)
-        local.run(project, runs.plan_for(project, args.stages, args.force), name, args.force)
+        local.run(project, runs.plan_for(project, args.stages, args.force), name, args.force, jobs=args.jobs)
         return 0
     overrides = begin.parse_overrides(args.overrides, project.root)
     prepared = runs.prepare(project, args.stages, args.namespace, force=args.force, overrides=overrides)
