@@ -24,8 +24,6 @@ from secrets import token_hex
 from typing import Any
 from urllib.parse import quote
 
-import yaml
-
 from spiralkit.config import ProjectConfig
 from spiralkit.runs.store import RecordError, RecordExists, Store
 
@@ -202,8 +200,10 @@ def stages(store: Store, record: RunRecord) -> dict[str, dict[str, Any]]:
 
 
 def lock_text(entries: Iterable[tuple[str, Mapping[str, Any]]]) -> str:
-    """A dvc.lock holding ``entries`` (stage name, lock entry), as DVC writes it."""
-    return yaml.safe_dump({"schema": LOCK_SCHEMA, "stages": dict(entries)}, sort_keys=False)
+    """A dvc.lock holding ``entries`` (stage name, lock entry), byte for byte as DVC writes it."""
+    from dvc.utils.serialize import dumps_yaml
+
+    return str(dumps_yaml({"schema": LOCK_SCHEMA, "stages": dict(entries)}))
 
 
 def finish(store: Store, record: RunRecord, stage: str | None = None) -> bool:
