@@ -7,6 +7,7 @@ its ``meta.batch`` settings, a clean commit, AWS credentials, the job queue and 
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -29,6 +30,9 @@ from spiralkit.runs.record import RunRecord
 # accept `prod` there too. It is a guard against accidents: IAM is what enforces it, since only
 # the production CI role may pass the prod job role.
 CI_CONTEXT = ("GITHUB_ACTIONS", "GITHUB_REF", "GITHUB_REF_NAME", "GITHUB_HEAD_REF", "GITHUB_EVENT_NAME")
+
+
+_GPU_TYPE = re.compile(r"^(g\d|p\d)")  # EC2's GPU instance families (g4dn, g5, p3, p4d, ...)
 
 
 class PreflightError(SpiralError):
@@ -124,7 +128,7 @@ def prepare(
         region=project.region,
         environment={key: env[key] for key in CI_CONTEXT if env.get(key)},
     )
-    _check_queues(project, {jobs.queue(run, stage.settings) for stage in plan.stages})
+    _check_queues(project, run, plan)
     record = begin.with_reused(project.root, records.store_for(project), record)
     return Prepared(plan.without(record.reused), run, record)
 
@@ -164,14 +168,42 @@ def _clean_commit(project: ProjectConfig) -> str:
     return git("rev-parse", "HEAD")
 
 
-def _check_queues(project: ProjectConfig, names: set[str]) -> None:
+def _check_queues(project: ProjectConfig, run: Run, plan: plans.Plan) -> None:
+    """Every queue exists, and can give each of its stages what it asks for: a job that asks for more
+    (a GPU from a CPU-only queue, more vCPUs than the queue may ever start) waits RUNNABLE for ever."""
     batch = aws.client("batch", project.region)
-    found = {queue["jobQueueName"] for queue in batch.describe_job_queues(jobQueues=sorted(names))["jobQueues"]}
-    if missing := sorted(names - found):
+    wanted: dict[str, list[plans.StagePlan]] = {}
+    for stage in plan.stages:
+        wanted.setdefault(jobs.queue(run, stage.settings), []).append(stage)
+    queues = {
+        queue["jobQueueName"]: queue for queue in batch.describe_job_queues(jobQueues=sorted(wanted))["jobQueues"]
+    }
+    if missing := sorted(set(wanted) - set(queues)):
         raise PreflightError(
             f"no job queue {', '.join(missing)} in {project.region}: `spiral infra deploy` creates it "
             "(`--parameter EnableGpu=true` for the -gpu queue of stages asking for gpus)"
         )
+    for name, queue in queues.items():
+        arns = [entry["computeEnvironment"] for entry in queue.get("computeEnvironmentOrder", [])]
+        resources = [
+            environment.get("computeResources") or {}
+            for environment in batch.describe_compute_environments(computeEnvironments=arns)["computeEnvironments"]
+        ] if arns else []  # fmt: skip
+        if not resources or not all(resources):
+            continue  # unmanaged compute: nothing to check against
+        most_vcpus = max(int(resource.get("maxvCpus", 0)) for resource in resources)
+        types = [kind for resource in resources for kind in resource.get("instanceTypes", [])]
+        for stage in wanted[name]:
+            if stage.settings.vcpus > most_vcpus:
+                raise PreflightError(
+                    f"stage {stage.name!r} asks for {stage.settings.vcpus:g} vCPUs; queue {name} never starts more "
+                    f"than {most_vcpus}: lower meta.batch.vcpus, or raise MaxVcpus (`spiral infra deploy`)"
+                )
+            if stage.settings.gpus and types and not any(_GPU_TYPE.match(kind) for kind in types):
+                raise PreflightError(
+                    f"stage {stage.name!r} asks for {stage.settings.gpus} GPU(s) but queue {name} runs only "
+                    f"{', '.join(sorted(set(types)))}: drop its `queue:` to use the -gpu queue, or name one with GPUs"
+                )
 
 
 def _check_image(project: ProjectConfig, account: str, commit: str) -> str:
