@@ -137,4 +137,4 @@ def _ran_seconds(job: Mapping[str, Any]) -> float:
     spans = [(a.get("startedAt"), a.get("stoppedAt")) for a in job.get("attempts", [])]
     if not spans:  # a job still in its first attempt has no attempt yet, only the job's own times
         spans = [(job.get("startedAt"), job.get("stoppedAt"))]
-    return float(sum(max(0, stop - start) for start, stop in spans if start and stop)) / 1000
+    return float(sum(max(0, stop - start) for start, stop in spans if start is not None and stop is not None)) / 1000
