@@ -11,10 +11,10 @@ import sys
 from collections.abc import Sequence
 
 from spiralkit import __version__
-from spiralkit.commands import infra, job, keepalive, lock, logs, namespace, pull, run, status, workstation
+from spiralkit.commands import cost, infra, job, keepalive, lock, logs, namespace, pull, run, status, workstation
 from spiralkit.errors import SpiralError
 
-COMMANDS = (namespace, run, status, pull, logs, job, infra, workstation, keepalive, lock)
+COMMANDS = (namespace, run, status, pull, logs, job, infra, workstation, keepalive, lock, cost)
 
 
 def build_parser() -> argparse.ArgumentParser:

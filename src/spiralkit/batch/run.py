@@ -15,7 +15,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from spiralkit import aws, namespace
+from spiralkit import aws, cost, namespace
 from spiralkit.batch import jobs, submit
 from spiralkit.batch import plan as plans
 from spiralkit.batch.jobs import MAX_DEPENDS_ON, Run
@@ -81,6 +81,8 @@ def prepare(
     env: Mapping[str, str] | None = None,
     force: Sequence[str] = (),
     overrides: Mapping[str, Any] | None = None,
+    over_budget: bool = False,
+    echo: Callable[[str], None] = print,
 ) -> Prepared:
     """Everything a submission needs, checked; raises before any job exists or any record is written."""
     env = os.environ if env is None else env
@@ -130,7 +132,9 @@ def prepare(
     )
     _check_queues(project, run, plan)
     record = begin.with_reused(project.root, records.store_for(project), record)
-    return Prepared(plan.without(record.reused), run, record)
+    todo = plan.without(record.reused)
+    record = replace(record, cost=cost.check_budget(project, todo, echo, namespace=name, over_budget=over_budget))
+    return Prepared(todo, run, record)
 
 
 def launch(prepared: Prepared, project: ProjectConfig, echo: Callable[[str], None] = print) -> RunRecord:

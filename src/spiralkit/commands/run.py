@@ -53,6 +53,10 @@ def register(subparsers: Any) -> None:
         "--jobs", "-j", type=int, metavar="N",
         help="local: run up to N stages at once (default: the number of cores)",
     )  # fmt: skip
+    parser.add_argument(
+        "--over-budget", action="store_true",
+        help="submit even if the estimate exceeds what is left of [tool.spiral.cost] budget_usd; recorded in the run",
+    )  # fmt: skip
     progress.add_wait_timeout(parser)
     parser.set_defaults(handler=run)
 
@@ -69,7 +73,9 @@ def run(args: argparse.Namespace) -> int:
         local.run(project, runs.plan_for(project, args.stages, args.force), name, args.force, jobs=args.jobs)
         return 0
     overrides = begin.parse_overrides(args.overrides, project.root)
-    prepared = runs.prepare(project, args.stages, args.namespace, force=args.force, overrides=overrides)
+    prepared = runs.prepare(
+        project, args.stages, args.namespace, force=args.force, overrides=overrides, over_budget=args.over_budget
+    )
     record = runs.launch(prepared, project)
     if args.wait:
         report(progress.wait(record, deadline=args.wait_timeout), record.region)

@@ -66,6 +66,7 @@ class RunRecord:
     forced: tuple[str, ...]
     stages: tuple[StagePlan, ...]
     reused: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # stage -> its stage record
+    cost: Mapping[str, Any] = field(default_factory=dict)  # Batch: estimate, budget, --over-budget (spiralkit.cost)
     image: str = ""
     region: str = ""
     queue: str = ""
