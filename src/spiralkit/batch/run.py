@@ -21,7 +21,7 @@ from spiralkit.batch import plan as plans
 from spiralkit.batch.jobs import MAX_DEPENDS_ON, Run
 from spiralkit.batch.settings import BatchSettings, parse
 from spiralkit.config import ProjectConfig
-from spiralkit.errors import ConfigError, SpiralError
+from spiralkit.errors import ConfigError, UsageError
 from spiralkit.runs import begin, environment, last_run
 from spiralkit.runs import record as records
 from spiralkit.runs.record import RunRecord
@@ -35,10 +35,8 @@ CI_CONTEXT = ("GITHUB_ACTIONS", "GITHUB_REF", "GITHUB_REF_NAME", "GITHUB_HEAD_RE
 _GPU_TYPE = re.compile(r"^(g\d|p\d)")  # EC2's GPU instance families (g4dn, g5, p3, p4d, ...)
 
 
-class PreflightError(SpiralError):
+class PreflightError(UsageError):
     """The run cannot start: nothing was submitted."""
-
-    exit_code = 2
 
 
 @dataclass(frozen=True)

@@ -17,15 +17,13 @@ from botocore.exceptions import ClientError
 from spiralkit import aws
 from spiralkit.batch.jobs import Run, job_definition, submit_request
 from spiralkit.batch.plan import Plan, StagePlan
-from spiralkit.errors import SpiralError
+from spiralkit.errors import AwsError
 
 WORKERS = 8  # below botocore's 10 pooled connections per client
 
 
-class SubmitError(SpiralError):
+class SubmitError(AwsError):
     """Batch refused a submission; the jobs already submitted were cancelled."""
-
-    exit_code = 5
 
 
 def register_definition(run: Run, batch: Any | None = None) -> str:

@@ -8,14 +8,12 @@ from typing import Any
 from spiralkit import config, namespace
 from spiralkit.batch import progress
 from spiralkit.batch import run as runs
-from spiralkit.errors import SpiralError
+from spiralkit.errors import SpiralError, StageFailed
 from spiralkit.runs import begin, local
 
 
-class RunFailed(SpiralError):
+class RunFailed(StageFailed):
     """A stage of the run failed; the message names it and its log."""
-
-    exit_code = 7
 
 
 def register(subparsers: Any) -> None:

@@ -17,15 +17,8 @@ from spiralkit.batch.plan import Plan
 from spiralkit.config import ProjectConfig
 from spiralkit.cost import explorer, prices
 from spiralkit.cost.estimate import estimate
-from spiralkit.errors import ConfigError, SpiralError
+from spiralkit.errors import ConfigError, OverBudget, RecordError
 from spiralkit.runs import record as records
-from spiralkit.runs.store import RecordError
-
-
-class OverBudget(SpiralError):
-    """The run's estimate does not fit in what is left of the month's budget: nothing was submitted."""
-
-    exit_code = 12
 
 
 def budget_usd(section: Mapping[str, Any]) -> float | None:

@@ -15,7 +15,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from spiralkit import aws
-from spiralkit.errors import SpiralError
+from spiralkit.errors import AwsError
 
 TAGS = {
     "project": "spiral:project",
@@ -27,10 +27,8 @@ METRIC = "UnblendedCost"  # what the account is charged, before any credits and 
 UNTAGGED = "(untagged)"
 
 
-class CostError(SpiralError):
+class CostError(AwsError):
     """Cost Explorer cannot answer: not enabled, not allowed, or a period it does not have."""
-
-    exit_code = 13
 
 
 @dataclass(frozen=True)

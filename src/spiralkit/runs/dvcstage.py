@@ -34,15 +34,13 @@ from typing import Any
 
 import yaml
 
-from spiralkit.errors import SpiralError
+from spiralkit.errors import IntegrityError, SpiralError
 
 _CHUNK = 1 << 20
 
 
-class ObjectError(SpiralError):
+class ObjectError(IntegrityError):
     """An output's object is missing from the DVC remote, or its bytes do not match its hash."""
-
-    exit_code = 11
 
 
 def identity(dvc_key: str, environment: str | None, namespace: str | None) -> str:

@@ -25,7 +25,8 @@ from typing import Any
 from urllib.parse import quote
 
 from spiralkit.config import ProjectConfig
-from spiralkit.runs.store import RecordError, RecordExists, Store
+from spiralkit.errors import RecordError
+from spiralkit.runs.store import RecordExists, Store
 
 LOCK_SCHEMA = "2.0"
 READERS = 8  # stage records read at once: below botocore's 10 pooled connections

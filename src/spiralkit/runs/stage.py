@@ -19,16 +19,10 @@ from pathlib import Path
 from typing import Any
 
 from spiralkit import namespace as namespaces
-from spiralkit.errors import SpiralError
+from spiralkit.errors import RecordError, StageFailed
 from spiralkit.runs import dvcstage, launch
 from spiralkit.runs import record as records
-from spiralkit.runs.store import RecordError, Store
-
-
-class StageFailed(SpiralError):
-    """The stage's own command failed: its output above says why."""
-
-    exit_code = 7
+from spiralkit.runs.store import Store
 
 
 @dataclass(frozen=True)
