@@ -190,13 +190,17 @@ def in_remote(repo: Any, outs: list[Mapping[str, Any]]) -> bool:
     return all(odb.fs.exists(odb.oid_to_path(_oid(out))) for out in outs)
 
 
-def push(repo: Any, root: Path, out: Mapping[str, Any]) -> int:
-    """Upload the objects of output ``out`` (a dvc.lock ``outs`` item) from the workspace; returns how many."""
+def push(repo: Any, root: Path, out: Mapping[str, Any], overwrite: bool = False) -> int:
+    """Upload the objects of output ``out`` (a dvc.lock ``outs`` item) from the workspace; returns how many.
+
+    With ``overwrite`` (prod's runs), objects already in the remote are uploaded again, so an object
+    someone else planted under a hash prod is about to make is replaced by prod's own bytes.
+    """
     odb = remote(repo)
     oid = _oid(out)
     local = root / str(out["path"])
     if not oid.endswith(".dir"):
-        return _upload(odb, local, oid)
+        return _upload(odb, local, oid, overwrite)
     manifest = Path(repo.cache.local.oid_to_path(oid))
     if not manifest.is_file():
         raise ObjectError(
@@ -204,8 +208,8 @@ def push(repo: Any, root: Path, out: Mapping[str, Any]) -> int:
         )
     count = 0
     for item in json.loads(manifest.read_bytes()):
-        count += _upload(odb, local / item["relpath"], item["md5"])
-    return count + _upload(odb, manifest, oid)
+        count += _upload(odb, local / item["relpath"], item["md5"], overwrite)
+    return count + _upload(odb, manifest, oid, overwrite)
 
 
 def fetch(repo: Any, root: Path, out: Mapping[str, Any], cache: bool = False) -> None:
@@ -255,9 +259,9 @@ def _oid(out: Mapping[str, Any]) -> str:
     return str(out["md5"])
 
 
-def _upload(odb: Any, local: Path, oid: str) -> int:
+def _upload(odb: Any, local: Path, oid: str, overwrite: bool = False) -> int:
     path = odb.oid_to_path(oid)
-    if odb.fs.exists(path):
+    if not overwrite and odb.fs.exists(path):
         return 0
     odb.fs.makedirs(odb.fs.parent(path), exist_ok=True)
     odb.fs.put_file(str(local), path)

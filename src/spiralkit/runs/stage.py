@@ -124,7 +124,8 @@ def finish(run: StageRun, started: Started, succeeded: bool) -> dict[str, Any]:
         raise StageFailed(f"stage {name} failed in run {run.record.run_id}")
     entry = dvcstage.commit(started.prepared)
     repo = started.prepared.stage.repo
-    pushed = sum(dvcstage.push(repo, run.root, out) for out in entry.get("outs", []))
+    prod = run.record.namespace == namespaces.PROD
+    pushed = sum(dvcstage.push(repo, run.root, out, overwrite=prod) for out in entry.get("outs", []))
     run.echo(f"spiral: {name}: pushed {pushed} object(s)")
     return _record(run, name, started.started, started.identity, entry, "ran", run.record.run_id)
 
