@@ -8,11 +8,11 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from bench import moto_server
+from bench import moto_server, synthetic
 from bench.figures import Context, Figure, Target
 from bench.measure import in_turns
 from spiralkit import aws
-from spiralkit.batch import plan, submit, synthetic
+from spiralkit.batch import plan, submit
 from spiralkit.batch.jobs import Run
 from spiralkit.batch.settings import BatchSettings
 
@@ -66,7 +66,7 @@ def run(context: Context) -> list[Figure]:
 
 
 def _pipeline(root: Path) -> Path:
-    """A DVC project whose dvc.yaml has STAGES stages (spiralkit.batch.synthetic), made once."""
+    """A DVC project whose dvc.yaml has STAGES stages (bench.synthetic), made once."""
     if not (root / "dvc.yaml").exists():
         root.mkdir(parents=True, exist_ok=True)
         subprocess.run(["git", "init", "-q"], cwd=root, check=True)

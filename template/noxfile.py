@@ -1,6 +1,11 @@
 """The checks CI runs, on any machine: `nox -s tests lint`; `nox -s repro` runs the pipeline."""
 
+import os
+
 import nox
+
+# Installs compile bytecode: with PYTHONDONTWRITEBYTECODE=1 set, nothing else writes a .pyc.
+os.environ.setdefault("UV_COMPILE_BYTECODE", "1")
 
 nox.needs_version = ">=2024.10"
 nox.options.default_venv_backend = "uv|virtualenv"

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from batch_fixtures import DVC_YAML, make_pipeline
 
+from bench import synthetic
 from spiralkit.batch import plan as plans
-from spiralkit.batch import synthetic
 from spiralkit.batch.settings import BatchSettings, BatchSettingsError, parse
 
 DEFAULTS = BatchSettings(vcpus=1, memory=2048, retries=2, timeout=1800)

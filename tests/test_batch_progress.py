@@ -103,3 +103,26 @@ def test_follow_prints_lines_until_the_stage_ends(aws_env: str, monkeypatch: pyt
                   {"j1": job("SUCCEEDED", "ingest/default/2"), "j2": job("PENDING")})  # fmt: skip
     _stub_describe(monkeypatch, batch)
     assert list(progress.follow(RECORD, "ingest", poll=0.01)) == ["reading", "450 rows"]
+
+
+def test_a_stage_spot_had_no_capacity_for_says_how_to_run_it_on_demand() -> None:
+    """The job queue cancels a job that waited SpotWaitSeconds in RUNNABLE with the reason the stack sets;
+    AWS then reports it FAILED with that reason, and its downstream jobs as failed dependents. (moto
+    without Docker reports a terminated job SUCCEEDED, so DescribeJobs is stubbed with AWS's answer.)"""
+    from spiralkit.commands.run import RunFailed, report
+
+    cancelled = {
+        "j1": job("FAILED", reason="CAPACITY:INSUFFICIENT_INSTANCE_CAPACITY"),
+        "j2": job("FAILED", reason="Dependent Job failed"),
+    }
+    states = progress.wait(RECORD, lambda _: None, poll=0.01, batch=Batch(cancelled), deadline=5)
+    assert [state.stage for state in progress.failures(states)] == ["ingest"]
+    with pytest.raises(RunFailed) as failed:
+        report(states, "us-east-1")
+    message = str(failed.value)
+    assert message.startswith("stage 'ingest' failed: CAPACITY:INSUFFICIENT_INSTANCE_CAPACITY")
+    assert "none of its code ran" in message
+    assert 'queue = "<job_queue>-on-demand"' in message
+    assert "train" not in message  # the dependent is not the one to act on
+    exit_failed = progress.explain(progress.StageState("train", "j2", "failed", "Essential container exited"))
+    assert "on-demand" not in exit_failed

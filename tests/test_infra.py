@@ -61,9 +61,13 @@ def deploy_stack(root: Path, **parameters: str) -> dict[str, str]:
     """Deploy ``root``'s stack to moto, as `spiral infra deploy` does; return its outputs."""
     lines: list[str] = []
     overrides = {"GitHubOidcProviderArn": oidc_provider_arn(), "GitHubRepository": "acme/churn-model", **parameters}
-    outputs = deploy.deploy(config.load(root), overrides, lines.append, poll=0.1)
+    outputs = deploy.deploy(config.load(root), overrides, lines.append, poll=0.1, approve=lambda: True)
     assert any("CREATE_COMPLETE" in line for line in lines), lines
     return outputs
+
+
+def yes() -> bool:
+    return True
 
 
 def test_cfn_lint_passes(project: Path) -> None:
@@ -189,7 +193,7 @@ def test_a_second_deploy_updates_or_reports_up_to_date(project: Path, aws_env: s
     deploy_stack(project)
     lines: list[str] = []
     outputs = deploy.deploy(
-        config.load(project), {"GitHubOidcProviderArn": oidc_provider_arn()}, lines.append, poll=0.1
+        config.load(project), {"GitHubOidcProviderArn": oidc_provider_arn()}, lines.append, poll=0.1, approve=yes
     )
     assert outputs["BucketName"] == "acme-churn-data"
     assert lines
@@ -218,15 +222,15 @@ def test_a_malformed_parameter_is_refused(
     ],
 )
 def test_deploy_refuses_the_placeholder_and_anything_not_owner_name(
-    project: Path, repository: str, reason: str
+    project: Path, aws_env: str, repository: str, reason: str
 ) -> None:
     with pytest.raises(deploy.InfraError, match=reason):
-        deploy.deploy(config.load(project), {"GitHubRepository": repository}, poll=0.1)
+        deploy.deploy(config.load(project), {"GitHubRepository": repository}, poll=0.1, approve=yes)
 
 
-def test_deploy_reads_the_repository_from_the_rendered_stack(tmp_path: Path, project: Path) -> None:
+def test_deploy_reads_the_repository_from_the_rendered_stack(tmp_path: Path, project: Path, aws_env: str) -> None:
     text = (project / "infra" / "stack.yaml").read_text(encoding="utf-8")
     assert deploy.check_repository(text, {}) == "acme/churn-model"
     placeholder = render(tmp_path / "churn-model", {"s3_bucket": "acme-churn-data"}, skip_tasks=True)
     with pytest.raises(deploy.InfraError, match="placeholder"):
-        deploy.deploy(config.load(placeholder), poll=0.1)
+        deploy.deploy(config.load(placeholder), poll=0.1, approve=yes)

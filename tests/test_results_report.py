@@ -86,7 +86,7 @@ def test_fail_below_writes_the_report_then_fails(
     code, page = report(folder, tmp_path / "ok.html", BRANCH, "--fail-below", "roc_auc=0.9")
     assert code == 0
     code, page = report(folder, tmp_path / "low.html", BRANCH, "--fail-below", "roc_auc=0.96", "--fail-below", "f1=0.5")
-    assert code == 13
+    assert code == 14
     assert f"run {BRANCH}" in page
     err = capsys.readouterr().err
     assert "roc_auc 0.95 < 0.96" in err
@@ -101,7 +101,7 @@ def test_check_applies_the_floors_the_run_recorded_in_its_params(
     make_run(tmp_path, "prod", BRANCH, metrics={"roc_auc": 0.8}, thresholds={"roc_auc": 0.85})
     folder = tmp_path / ".spiral"
     assert report(folder, tmp_path / "a.html", f"prod/{PROD}", "--check")[0] == 0
-    assert report(folder, tmp_path / "b.html", "prod", "--check")[0] == 13  # this week's model got worse
+    assert report(folder, tmp_path / "b.html", "prod", "--check")[0] == 14  # this week's model got worse
     assert "roc_auc 0.8 < 0.85" in capsys.readouterr().err
     assert report(folder, tmp_path / "c.html", "prod")[0] == 0  # floors apply when asked for
 

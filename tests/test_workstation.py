@@ -26,6 +26,7 @@ ecr_repository = "churn-model"
 cost_centre = "cc-4711"
 {extra}
 """
+BUILT = "0123456789abcdef0123456789abcdef01234567"  # a commit deploy.yml built: it pushed workstation-<commit>
 KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIPx0bG9uZ2tleWZvcnRlc3RzMDEyMzQ1Njc4OQ ana@laptop"
 
 
@@ -46,17 +47,24 @@ def project(aws_env: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Pa
     (tmp_path / "home" / ".ssh" / "id_ed25519").write_text("private\n")
     write_project(tmp_path)
     monkeypatch.chdir(tmp_path)
-    ecr = boto3.client("ecr")
-    ecr.create_repository(repositoryName="churn-model")
-    for tag in ("workstation", "workstation-gpu"):
-        manifest = {
-            "schemaVersion": 2,
-            "mediaType": "application/vnd.oci.image.manifest.v1+json",
-            "config": {"digest": f"sha256:{tag}"},
-            "layers": [],
-        }
-        ecr.put_image(repositoryName="churn-model", imageManifest=json.dumps(manifest), imageTag=tag)
+    boto3.client("ecr").create_repository(repositoryName="churn-model")
+    for tag in (f"workstation-{BUILT}", f"workstation-gpu-{BUILT}"):
+        push_image(tag)
     return tmp_path
+
+
+def push_image(tag: str) -> str:
+    """Push a (content-free) image as deploy.yml does; return its digest."""
+    manifest = {
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": {"digest": f"sha256:{tag}"},
+        "layers": [],
+    }
+    image = boto3.client("ecr").put_image(
+        repositoryName="churn-model", imageManifest=json.dumps(manifest), imageTag=tag
+    )
+    return str(image["image"]["imageId"]["imageDigest"])
 
 
 def as_iam_user(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -127,6 +135,8 @@ def test_up_launches_a_locked_down_instance(granted: Path) -> None:
         assert tags(resource)["spiral:project"] == "churn-model"
         assert tags(resource)["spiral:owner"] == "ana"
         assert tags(resource)["spiral:cost-centre"] == "cc-4711"
+        assert tags(resource)["spiral:user"] == "ana"  # the key Batch jobs carry: costs add up per person
+        assert tags(resource)["spiral:namespace"] == "user.ana"
     env = written(instance["InstanceId"], "workstation.env")
     [home] = home_volumes()
     assert f"SPIRAL_HOME_VOLUME={home['VolumeId']}" in env
@@ -209,7 +219,7 @@ def test_an_unknown_region_is_a_clear_error(granted: Path, capsys: pytest.Captur
 
 def test_a_missing_image_is_a_clear_error(granted: Path, capsys: pytest.CaptureFixture[str]) -> None:
     write_project(granted, extra='image_tag = "nightly"')
-    _refused(["workstation", "up"], "no image tagged 'nightly'", capsys)
+    _refused(["workstation", "up"], "no image tagged nightly-<commit>", capsys)
 
 
 @pytest.mark.parametrize(
@@ -235,7 +245,7 @@ def test_gpu_up_uses_the_gpu_image_and_ami(granted: Path) -> None:
     env = written(instance["InstanceId"], "workstation.env")
     assert "SPIRAL_GPU=true" in env
     digest = boto3.client("ecr").describe_images(
-        repositoryName="churn-model", imageIds=[{"imageTag": "workstation-gpu"}]
+        repositoryName="churn-model", imageIds=[{"imageTag": f"workstation-gpu-{BUILT}"}]
     )["imageDetails"][0]["imageDigest"]
     assert f"@{digest}" in env
 

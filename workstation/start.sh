@@ -6,6 +6,8 @@
 #   SPIRAL_HOME_VOLUME  vol-...          the home volume (attached after launch)
 #   SPIRAL_IMAGE        <registry>/<repository>@sha256:...
 #   SPIRAL_GPU          true | false
+#   SPIRAL_NAMESPACE    user.<owner>     the namespace runs on this box write (the owner's)
+#   AWS_DEFAULT_REGION  the project's region
 set -euo pipefail
 
 mount_point=/mnt/spiral-home
@@ -45,5 +47,6 @@ docker run --detach --name "$container" --network host --restart on-failure:5 \
   --volume "$mount_point:/home/spiral" --env HOME=/home/spiral --workdir /home/spiral \
   --volume "$state_dir:$state_dir" --env "SPIRAL_LEASE_FILE=$state_dir/lease.json" \
   --env "JUPYTER_TOKEN=$(cat /etc/spiral/jupyter-token)" \
+  --env "SPIRAL_NAMESPACE=$SPIRAL_NAMESPACE" --env SPIRAL_WORKSTATION=1 --env "AWS_DEFAULT_REGION=$AWS_DEFAULT_REGION" \
   "$SPIRAL_IMAGE" jupyter lab --ip=127.0.0.1 --port=8888 --no-browser
 echo "workstation running: $SPIRAL_IMAGE"

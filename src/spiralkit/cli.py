@@ -10,8 +10,11 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+from botocore.exceptions import BotoCoreError, ClientError
+
 from spiralkit import __version__
 from spiralkit.commands import (
+    cost,
     infra,
     job,
     keepalive,
@@ -25,9 +28,9 @@ from spiralkit.commands import (
     status,
     workstation,
 )
-from spiralkit.errors import SpiralError
+from spiralkit.errors import AwsError, SpiralError
 
-COMMANDS = (namespace, run, status, pull, logs, job, infra, workstation, keepalive, lock, runs, report)
+COMMANDS = (namespace, run, status, pull, logs, job, infra, workstation, keepalive, lock, cost, runs, report)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -48,6 +51,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SpiralError as error:
         print(f"spiral: error: {error}", file=sys.stderr)
         return error.exit_code
+    except (ClientError, BotoCoreError) as error:
+        # Whatever AWS refuses that a command did not foresee: one line, never a traceback.
+        print(f"spiral: error: AWS: {error}; `aws sts get-caller-identity` shows who you are to AWS", file=sys.stderr)
+        return AwsError.exit_code
+    except OSError as error:
+        print(f"spiral: error: {error.strerror or error}: {error.filename or ''}".rstrip(": "), file=sys.stderr)
+        return SpiralError.exit_code
     except KeyboardInterrupt:
         print("spiral: interrupted", file=sys.stderr)
         return 130

@@ -10,12 +10,16 @@ import base64
 import contextlib
 import functools
 import os
+from typing import TYPE_CHECKING
 
 import pyarrow as pa
-import pyarrow.dataset as ds
 import pyarrow.fs as pafs
 
-from spiralkit.storage import Location, TableError
+from spiralkit.errors import TableError
+from spiralkit.storage import Location
+
+if TYPE_CHECKING:
+    import pyarrow.dataset as ds  # imported by the calls that need it: it costs pandas's import too
 
 # Hive folder names only say `day=2024-01-02`: without the written schema, that comes back as a string.
 _SCHEMA_KEY = b"spiralkit.schema"
@@ -38,6 +42,8 @@ def use_jemalloc() -> None:
 
 def open_dataset(location: Location) -> ds.Dataset:
     """The dataset at ``location``, or a TableError that says which part of the URI does not exist."""
+    import pyarrow.dataset as ds
+
     try:
         dataset = ds.dataset(
             location.path,
@@ -63,6 +69,8 @@ def with_schema_stamp(table: pa.Table) -> pa.Table:
 
 def _with_written_types(location: Location, dataset: ds.Dataset) -> ds.Dataset:
     """Give partition columns back the types and the place they had when :func:`write_table` wrote them."""
+    import pyarrow.dataset as ds
+
     stamp = (dataset.schema.metadata or {}).get(_SCHEMA_KEY)
     if stamp is None or not isinstance(dataset, ds.FileSystemDataset) or dataset.partitioning is None:
         return dataset
@@ -86,6 +94,8 @@ def _scan_format(location: Location) -> ds.ParquetFileFormat:
     would turn a file rewritten in place during the read into a SIGBUS instead of an error. On S3,
     pre-buffering is what coalesces hundreds of column chunks into a few large ranged GETs run at once.
     """
+    import pyarrow.dataset as ds
+
     if location.is_s3:
         return ds.ParquetFileFormat(default_fragment_scan_options=ds.ParquetFragmentScanOptions(pre_buffer=True))
     options = ds.ParquetFragmentScanOptions(pre_buffer=False, use_buffered_stream=True, buffer_size=1 << 20)

@@ -22,21 +22,22 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TypeAlias, get_args
 
 import pyarrow as pa
-import pyarrow.dataset as ds
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
 from spiralkit import atomic, uploads
 from spiralkit.datasets import open_dataset, require_bucket, use_jemalloc, with_schema_stamp
-from spiralkit.storage import Location, TableError, locate, s3_client
+from spiralkit.errors import TableError
+from spiralkit.storage import Location, locate, s3_client
 
 if TYPE_CHECKING:
     import pandas as pd
+    import pyarrow.dataset as ds  # imported when a call needs it: it costs pandas's import too
 
 __all__ = ["TableError", "read_frame", "read_table", "write_table"]
 
 Compression = Literal["none", "snappy", "gzip", "brotli", "lz4", "zstd"]
-Filter: TypeAlias = ds.Expression | Sequence[Any]  # an Arrow expression, or pyarrow.parquet's [(column, op, value)]
+Filter: TypeAlias = "ds.Expression | Sequence[Any]"  # an Arrow expression, or pyarrow.parquet's [(column, op, value)]
 
 _READ_ATTEMPTS = 5
 _UNKNOWN_FIELD = re.compile(r"No match for FieldRef\.Name\((.*?)\)")
@@ -172,6 +173,8 @@ def _write_dataset(
     data: pa.Table, path: str, filesystem: pafs.FileSystem, partitions: list[str], compression: Compression
 ) -> None:
     """The whole of ``data`` as a fresh hive-partitioned dataset at ``path``, rows in their order."""
+    import pyarrow.dataset as ds
+
     ds.write_dataset(
         with_schema_stamp(data),
         path,
@@ -201,6 +204,8 @@ def _with_hint(name: str, names: Sequence[str]) -> str:
 
 def _expression(location: Location, filter: Filter | None) -> ds.Expression | None:
     """``filter`` as an Arrow expression; ``[("age", ">=", 18)]`` reads easier in a stage than ``pc.field``."""
+    import pyarrow.dataset as ds
+
     if filter is None or isinstance(filter, ds.Expression):
         return filter
     try:

@@ -3,5 +3,5 @@
 ``plan`` reads the pipeline through DVC, ``settings`` checks each stage's ``meta.batch``, ``jobs``
 builds the Batch requests, ``submit`` sends them, ``run`` checks everything first, records the run
 (:mod:`spiralkit.runs`) and ties it together, ``job`` is what each job runs, ``progress`` and
-``lookup`` follow a run afterwards, ``synthetic`` makes pipelines for benchmarks.
+``lookup`` follow a run afterwards.
 """

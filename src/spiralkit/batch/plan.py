@@ -14,13 +14,11 @@ from pathlib import Path
 from typing import Any
 
 from spiralkit.batch.settings import BatchSettings, parse
-from spiralkit.errors import SpiralError
+from spiralkit.errors import UsageError
 
 
-class PlanError(SpiralError):
+class PlanError(UsageError):
     """The pipeline cannot be planned: an unknown stage, or a dvc.yaml DVC itself refuses."""
-
-    exit_code = 2
 
 
 @dataclass(frozen=True)
@@ -54,7 +52,7 @@ class Plan:
         return grouped
 
     def without(self, done: Iterable[str]) -> Plan:
-        """The plan less the stages in ``done`` (already in the run-cache), and the edges to them."""
+        """The plan less the stages in ``done`` (made by an earlier run), and the edges to them."""
         skip = set(done)
         return Plan(
             tuple(

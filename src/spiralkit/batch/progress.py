@@ -15,22 +15,16 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from spiralkit import aws
-from spiralkit.errors import SpiralError
+from spiralkit.errors import SpiralError, StillRunning
 from spiralkit.runs.record import RunNotFound, RunRecord
 
 LOG_GROUP = "/aws/batch/job"
 STATES = ("pending", "running", "succeeded", "failed")
 _FOLD = {"RUNNING": "running", "SUCCEEDED": "succeeded", "FAILED": "failed"}
 TAIL = 20  # log lines printed under a failed stage
-
-
-class StillRunning(SpiralError):
-    """``--wait`` reached its deadline with stages still pending or running; the run goes on in Batch.
-
-    Its own exit code, so CI can tell "follow it from another job" (deploy.yml's ``follow``) from a failure.
-    """
-
-    exit_code = 8
+# The reason the job queue's jobStateTimeLimitActions (infra/stack.yaml, SpotWaitSeconds) gives a job it
+# cancels after it waited in RUNNABLE for Spot capacity AWS did not have.
+NO_CAPACITY = "CAPACITY:"
 
 
 def add_wait_timeout(parser: Any) -> None:
@@ -107,6 +101,13 @@ def failures(states: Iterable[StageState]) -> list[StageState]:
 def explain(state: StageState, region: str | None = None) -> str:
     """A failed stage, why, its last log lines, and the command that prints the rest."""
     headline = f"stage {state.stage!r} failed: {state.reason or 'no reason given'}"
+    if state.reason.startswith(NO_CAPACITY):
+        return (
+            f"{headline}; Batch cancelled it after it waited SpotWaitSeconds for Spot capacity, so none of its "
+            'code ran. Run it on on-demand: set queue = "<job_queue>-on-demand" (the stack\'s OnDemandJobQueue) '
+            "under [tool.spiral.batch], or in this stage's meta.batch, commit, push and run again; stages this "
+            'run finished are reused (docs/production.md, "When Spot has no capacity")'
+        )
     if not state.log_stream:
         return f"{headline}; no log stream: the job never started"
     try:

@@ -35,7 +35,7 @@ def register(subparsers: Any) -> None:
         action="append",
         default=[],
         metavar="METRIC=VALUE",
-        help="exit 13 when the run's METRIC is below VALUE (the report is written first); repeatable",
+        help="exit 14 when the run's METRIC is below VALUE (the report is written first); repeatable",
     )
     parser.add_argument(
         "--check", action="store_true", help="also fail below the floors of the run's own params (`thresholds:`)"

@@ -20,9 +20,7 @@ WIDTH, HEIGHT = 320, 240
 
 
 class ReportError(SpiralError):
-    """A report cannot be made: a plot cannot be drawn, or the report is refused a threshold."""
-
-    exit_code = 12
+    """A plot cannot be drawn: vl-convert-python is missing, or a plot's definition does not fit its data."""
 
 
 @dataclass(frozen=True)

@@ -5,19 +5,15 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from spiralkit.errors import SpiralError
+from spiralkit.errors import BelowThreshold, UsageError
 
 
-class ReportUsage(SpiralError):
+class ReportUsage(UsageError):
     """A report option given in a form it cannot take (``--fail-below`` not ``METRIC=NUMBER``, ...)."""
 
-    exit_code = 2
 
-
-class MetricBelowThreshold(SpiralError):
+class MetricBelowThreshold(BelowThreshold):
     """A metric of the run is below the floor the caller set (or missing): the model must not ship."""
-
-    exit_code = 13
 
 
 def parse(pairs: Sequence[str]) -> dict[str, float]:

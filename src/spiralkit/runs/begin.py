@@ -19,19 +19,17 @@ import yaml
 from spiralkit import namespace as namespaces
 from spiralkit.batch.plan import Plan
 from spiralkit.config import ProjectConfig
-from spiralkit.errors import SpiralError
+from spiralkit.errors import RecordError, UsageError
 from spiralkit.runs import dvcstage, environment
 from spiralkit.runs import record as records
 from spiralkit.runs.stage import StageRun, key, trusted
-from spiralkit.runs.store import RecordError, Store
+from spiralkit.runs.store import Store
 
 PIPELINE_FILES = ("dvc.yaml", "params.yaml")
 
 
-class OverrideError(SpiralError):
+class OverrideError(UsageError):
     """A ``--set`` is not ``section.key=value`` for a param the pipeline has."""
-
-    exit_code = 2
 
 
 def parse_overrides(pairs: Sequence[str], root: Path) -> dict[str, Any]:

@@ -11,6 +11,12 @@ A stage whose result does not depend on the packages opts out of the environment
 exactly the hashes its upstream stages recorded in this run: nothing is chosen among run-cache
 entries, and every byte downloaded is hashed again before it is used, so an object replaced in the
 remote is refused rather than run.
+
+**Running a stage without ``dvc repro``** (the last section): DVC's own ``Stage`` calls, in the order
+``dvc repro --single-item --force`` makes them (``Stage.run``: remove the outputs, run the command,
+``save`` with the run-cache, ``commit``), with the command itself left to the caller so stages can run
+side by side; dvc.lock is written with DVC's own YAML writer, many entries at once. These are DVC
+internals (``dvc.stage``, ``dvc.stage.run``, ``dvc.utils.serialize``), tested with DVC 3.67.1.
 """
 
 from __future__ import annotations
@@ -22,20 +28,19 @@ import os
 import shutil
 import tempfile
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from spiralkit.errors import SpiralError
+from spiralkit.errors import IntegrityError, SpiralError
 
 _CHUNK = 1 << 20
 
 
-class ObjectError(SpiralError):
+class ObjectError(IntegrityError):
     """An output's object is missing from the DVC remote, or its bytes do not match its hash."""
-
-    exit_code = 11
 
 
 def identity(dvc_key: str, environment: str | None, namespace: str | None) -> str:
@@ -185,13 +190,17 @@ def in_remote(repo: Any, outs: list[Mapping[str, Any]]) -> bool:
     return all(odb.fs.exists(odb.oid_to_path(object_id(out))) for out in outs)
 
 
-def push(repo: Any, root: Path, out: Mapping[str, Any]) -> int:
-    """Upload the objects of output ``out`` (a dvc.lock ``outs`` item) from the workspace; returns how many."""
+def push(repo: Any, root: Path, out: Mapping[str, Any], overwrite: bool = False) -> int:
+    """Upload the objects of output ``out`` (a dvc.lock ``outs`` item) from the workspace; returns how many.
+
+    With ``overwrite`` (prod's runs), objects already in the remote are uploaded again, so an object
+    someone else planted under a hash prod is about to make is replaced by prod's own bytes.
+    """
     odb = remote(repo)
     oid = object_id(out)
     local = root / str(out["path"])
     if not oid.endswith(".dir"):
-        return _upload(odb, local, oid)
+        return _upload(odb, local, oid, overwrite)
     manifest = Path(repo.cache.local.oid_to_path(oid))
     if not manifest.is_file():
         raise ObjectError(
@@ -199,8 +208,8 @@ def push(repo: Any, root: Path, out: Mapping[str, Any]) -> int:
         )
     count = 0
     for item in json.loads(manifest.read_bytes()):
-        count += _upload(odb, local / item["relpath"], item["md5"])
-    return count + _upload(odb, manifest, oid)
+        count += _upload(odb, local / item["relpath"], item["md5"], overwrite)
+    return count + _upload(odb, manifest, oid, overwrite)
 
 
 def fetch(repo: Any, root: Path, out: Mapping[str, Any], cache: bool = False) -> None:
@@ -256,9 +265,9 @@ def object_id(out: Mapping[str, Any]) -> str:
     return str(out["md5"])
 
 
-def _upload(odb: Any, local: Path, oid: str) -> int:
+def _upload(odb: Any, local: Path, oid: str, overwrite: bool = False) -> int:
     path = odb.oid_to_path(oid)
-    if odb.fs.exists(path):
+    if not overwrite and odb.fs.exists(path):
         return 0
     odb.fs.makedirs(odb.fs.parent(path), exist_ok=True)
     odb.fs.put_file(str(local), path)
@@ -293,3 +302,64 @@ def _replace(path: Path, body: bytes) -> None:
     with os.fdopen(handle, "wb") as out:
         out.write(body)
     os.replace(temporary, path)
+
+
+# -- Running a stage without `dvc repro` (DVC internals; tested with DVC 3.67.1) ------------------------
+
+
+@dataclass
+class Prepared:
+    """A stage ready to run: its outputs removed, its commands as DVC would run them."""
+
+    name: str
+    commands: list[str]
+    cwd: str
+    env: dict[str, str]
+    shell: str | None  # DVC runs each command with ``$SHELL -c`` (``/bin/sh`` when unset)
+    stage: Any
+
+
+def prepare(repo: Any, name: str, env: Mapping[str, str]) -> Prepared:
+    """What ``Stage.run`` does before the command: outputs removed (persistent ones kept, as DVC does)."""
+    from dvc.stage.run import _enforce_cmd_list, get_executable, prepare_kwargs
+
+    stage = _stage(repo, name)
+    with repo.lock:  # held as `dvc repro` holds it, except while the command runs
+        stage.remove_outs(ignore_remove=False, force=False)
+    kwargs = prepare_kwargs(stage, run_env=dict(env))
+    return Prepared(name, list(_enforce_cmd_list(stage.cmd)), kwargs["cwd"], kwargs["env"], get_executable(), stage)
+
+
+def shell_command(prepared: Prepared, command: str) -> list[str]:
+    """``command`` as DVC starts it: ``$SHELL --noprofile --norc -c command`` for bash, and so on."""
+    from dvc.stage.run import _make_cmd
+
+    return list(_make_cmd(prepared.shell, command))
+
+
+def commit(prepared: Prepared) -> dict[str, Any]:
+    """What ``Stage.run`` does after the command: hash deps and outs, save the run-cache entry, move the
+    outputs into the cache; returns the stage's dvc.lock entry as ``dvc repro`` writes it."""
+    from dvc.stage.serialize import to_single_stage_lockfile
+
+    stage = prepared.stage
+    no_cache_outs = any(not out.use_cache for out in stage.outs if not (out.is_metric or out.is_plot))
+    with stage.repo.lock:
+        stage.save(allow_missing=False, run_cache=not no_cache_outs)
+        stage.commit(allow_missing=False)
+    return dict(json.loads(json.dumps(to_single_stage_lockfile(stage))))
+
+
+def dump_lock(root: Path, entries: Mapping[str, Mapping[str, Any]], order: list[str]) -> None:
+    """Put ``entries`` into ``root/dvc.lock`` in one write, with DVC's own YAML writer (so the bytes are
+    ``dvc repro``'s), stages in pipeline ``order``, the others kept after them."""
+    from dvc.utils.serialize import modify_yaml
+
+    if not entries:
+        return
+    with modify_yaml(str(root / "dvc.lock")) as data:
+        if not data:
+            data.update({"schema": "2.0"})
+        merged = {**data.get("stages", {}), **entries}
+        ranked = {name: index for index, name in enumerate(order)}
+        data["stages"] = dict(sorted(merged.items(), key=lambda item: ranked.get(item[0], len(order))))

@@ -1,22 +1,40 @@
-"""``spiral run --on local``: the pipeline here, stage by stage, recorded like a Batch run.
+"""``spiral run --on local``: the pipeline here, independent stages side by side, recorded like a Batch run.
 
-Each stage goes through :func:`spiralkit.runs.stage.execute`, as in a Batch job: reused by identity
-when an earlier run (here, or prod's) made it, else run by ``dvc repro --single-item --force``.
+Each stage goes through the steps of :mod:`spiralkit.runs.stage`, as in a Batch job: reused by identity
+when an earlier run (here, or prod's) made it, else run as ``dvc repro --single-item --force`` would
+run it. Up to ``jobs`` commands run at once; ``python -m pkg.mod`` commands are forked from a warm
+parent (:mod:`spiralkit.runs.warm`). All DVC work stays in this process's main thread, between
+commands. dvc.lock is written once per batch of finished stages (at most about once a second, and at
+the end), not after every stage: a pipeline of hundreds of stages then costs linear time, not quadratic.
+A failed stage stops the stages that depend on it; the others finish, then the run fails naming it.
+
 The environment is this interpreter's installed packages (or ``SPIRAL_ENVIRONMENT``, which the
 project's images set to the lock they installed).
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
+import selectors
+import signal
 import subprocess
-from collections.abc import Callable, Sequence
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
 
 from spiralkit.batch.plan import Plan
 from spiralkit.config import ProjectConfig
-from spiralkit.runs import begin, environment, last_run
+from spiralkit.errors import SpiralError, StageFailed
+from spiralkit.runs import begin, board, dvcstage, environment, last_run, launch, preload
 from spiralkit.runs import record as records
-from spiralkit.runs.stage import StageRun, execute
+from spiralkit.runs.stage import StageRun, Started
+from spiralkit.runs.stage import begin as begin_stage
+from spiralkit.runs.stage import finish as finish_stage
+
+LOCK_EVERY = 1.0  # seconds between dvc.lock writes while stages finish
 
 
 def run(
@@ -25,8 +43,10 @@ def run(
     namespace: str,
     forced: Sequence[str] = (),
     echo: Callable[[str], None] = print,
+    jobs: int | None = None,
+    warm: bool = True,
 ) -> records.RunRecord:
-    """Run ``plan`` in the working tree, in ``namespace``; returns the run's record."""
+    """Run ``plan`` in the working tree, in ``namespace``, ``jobs`` commands at once; returns the record."""
     record = begin.create(
         project,
         plan,
@@ -40,19 +60,183 @@ def run(
     store = records.store_for(project)
     records.save(store, record)
     last_run.remember(project.root, record)
-    for index, stage in enumerate(record.names(), 1):
-        echo(f"[{index}/{len(record.stages)}] {stage} in {namespace}")
-        execute(StageRun(project.root, store, record, echo), stage)
+    logs = project.root / ".spiral" / "logs" / record.run_id
+    logs.mkdir(parents=True, exist_ok=True)
+    display = board.Board(record.names(), logs)
+    echo(f"run {record.run_id} in {namespace}: {len(record.stages)} stage(s), logs in {logs}")
+    stage_run = StageRun(project.root, store, record, display.echo(echo))
+    modules = preload.modules(project) if warm else []
+    with dvcstage.opened(project.root) as repo, _warm_parent(project, modules if warm else None) as parent:
+        failed = Scheduler(stage_run, repo, display, parent, jobs or os.cpu_count() or 1).run()
+    if failed:
+        raise StageFailed(
+            "\n".join(f"stage {name} failed in run {record.run_id}; the end of {display.log(name)}:\n"
+                      f"{board.tail(display.log(name))}" for name in failed)
+        )  # fmt: skip
+    records.finish(store, record)
     echo(f"run {record.run_id} done: `spiral status {record.run_id}` shows it")
     return record
 
 
+class Scheduler:
+    """Starts each stage once everything it reads from is done, ``jobs`` at a time."""
+
+    def __init__(self, run: StageRun, repo: Any, display: board.Board, warm: LazyWarm | None, jobs: int) -> None:
+        self.stage_run, self.repo, self.display, self.warm, self.jobs = run, repo, display, warm, max(1, jobs)
+        self.plan = {stage.name: stage for stage in run.record.stages}
+        self.results: dict[str, dict[str, Any]] = {}
+        self.running: dict[str, tuple[Started, launch.Command]] = {}
+        self.failed: list[str] = []
+        self.unwritten: dict[str, dict[str, Any]] = {}
+        self.written = time.monotonic()
+
+    def run(self) -> list[str]:
+        """Run every stage; returns the names of the stages that failed."""
+        waiting = list(self.plan)
+        with _woken_by_children(self.warm) as wait:
+            try:
+                while waiting or self.running:
+                    waiting = self._start_ready(waiting)
+                    self._collect()
+                    self._write_lock(force=not self.running)
+                    self.display.draw()
+                    if self.running:
+                        wait()
+            finally:
+                for _, command in self.running.values():
+                    command.kill()
+                self._write_lock(force=True)
+        return self.failed
+
+    def _start_ready(self, waiting: list[str]) -> list[str]:
+        still = []
+        for name in waiting:
+            upstream = self.plan[name].upstream
+            if any(up in self.failed or self.display.rows[up].state == "skipped" for up in upstream):
+                self.display.set(name, "skipped")
+            elif len(self.running) >= self.jobs or any(up not in self.results for up in upstream):
+                still.append(name)
+            else:
+                self._start(name)
+        return still
+
+    def _start(self, name: str) -> None:
+        begun = begin_stage(self.stage_run, self.repo, name, self.results)
+        if not isinstance(begun, Started):
+            self._done(name, begun, "reused")
+            return
+        log = self.display.log(name)
+        command = launch.start(begun.prepared, log, self.warm.get() if self.warm else None)
+        self.running[name] = (begun, command)
+        self.display.set(name, "running", command.how)
+
+    def _collect(self) -> None:
+        for name, (begun, command) in list(self.running.items()):
+            if (code := command.poll()) is None:
+                continue
+            del self.running[name]
+            if code:
+                self.failed.append(name)
+                self.display.set(name, "failed")
+                continue
+            self._done(name, finish_stage(self.stage_run, begun, True), "done")
+
+    def _done(self, name: str, result: dict[str, Any], state: str) -> None:
+        self.results[name] = result
+        self.unwritten[name] = result["entry"]
+        self.display.set(name, state)
+
+    def _write_lock(self, force: bool) -> None:
+        """One dvc.lock write for every stage finished since the last (at most every LOCK_EVERY seconds)."""
+        if self.unwritten and (force or time.monotonic() - self.written >= LOCK_EVERY):
+            dvcstage.dump_lock(self.stage_run.root, self.unwritten, self.stage_run.record.names())
+            self.unwritten = {}
+            self.written = time.monotonic()
+
+
+class LazyWarm:
+    """The warm parent, started when the first stage needs running (a run that reuses everything starts none)."""
+
+    def __init__(self, project: ProjectConfig, modules: list[str]) -> None:
+        self.project, self.modules = project, modules
+        self.parent: launch.WarmParent | None = None
+
+    def get(self) -> launch.WarmParent:
+        if self.parent is None:
+            from dvc.utils import fix_env
+
+            env = {**fix_env(None), "DVC_ROOT": str(self.project.root)}
+            try:
+                self.parent = launch.WarmParent(self.modules, self.project.root, env)
+            except OSError as error:
+                raise SpiralError(f"could not start the warm parent for `python -m` stages: {error}") from error
+        return self.parent
+
+    def close(self) -> None:
+        if self.parent is not None:
+            self.parent.close()
+
+
+@contextlib.contextmanager
+def _warm_parent(project: ProjectConfig, modules: list[str] | None) -> Iterator[LazyWarm | None]:
+    """The warm parent for this run (None when warm starts are off), started with DVC's stage environment."""
+    if modules is None:
+        yield None
+        return
+    lazy = LazyWarm(project, modules)
+    try:
+        yield lazy
+    finally:
+        lazy.close()
+
+
+@contextlib.contextmanager
+def _woken_by_children(lazy: LazyWarm | None) -> Iterator[Callable[[], None]]:
+    """A ``wait()`` that returns when a child process ends, the warm parent reports, or 0.25 s pass."""
+    selector = selectors.DefaultSelector()
+    warm: launch.WarmParent | None = None
+    wake_read = wake_write = -1
+    previous: Any = None
+    if threading.current_thread() is threading.main_thread():
+        wake_read, wake_write = os.pipe()
+        os.set_blocking(wake_write, False)
+        os.set_blocking(wake_read, False)
+        previous = signal.signal(signal.SIGCHLD, lambda *_: None)
+        old_fd = signal.set_wakeup_fd(wake_write)
+        selector.register(wake_read, selectors.EVENT_READ, "child")
+
+    def wait() -> None:
+        nonlocal warm
+        if warm is None and lazy is not None and lazy.parent is not None:
+            warm = lazy.parent
+            selector.register(warm.fileno(), selectors.EVENT_READ, "warm")
+        for key, _ in selector.select(timeout=0.25 if wake_read >= 0 or warm else 0.02):
+            if key.data == "warm" and warm is not None:
+                warm.collect()
+            else:
+                with contextlib.suppress(BlockingIOError):
+                    os.read(wake_read, 512)
+
+    try:
+        yield wait
+    finally:
+        if wake_read >= 0:
+            signal.set_wakeup_fd(old_fd)
+            signal.signal(signal.SIGCHLD, previous)
+            os.close(wake_read)
+            os.close(wake_write)
+        selector.close()
+
+
 def _commit(project: ProjectConfig) -> str:
-    """HEAD, marked ``-dirty`` when the working tree differs from it (the run used those changes)."""
+    """HEAD, marked ``-dirty`` when the user's files differ from it (the run used those changes)."""
 
     def git(*args: str) -> str:
         done = subprocess.run(["git", *args], cwd=project.root, capture_output=True, text=True, check=False)
-        return done.stdout.strip() if done.returncode == 0 else ""
+        return done.stdout if done.returncode == 0 else ""
 
-    head = git("rev-parse", "HEAD")
-    return head + ("-dirty" if head and git("status", "--porcelain", "--untracked-files=no") else "")
+    head = git("rev-parse", "HEAD").strip()
+    changed = [line[3:] for line in git("status", "--porcelain", "--untracked-files=no").splitlines()]
+    # DVC itself writes dvc.lock and the .gitignore files next to outputs; anything else is the user's.
+    own = [path for path in changed if path != "dvc.lock" and Path(path).name != ".gitignore"]
+    return head + ("-dirty" if head and own else "")

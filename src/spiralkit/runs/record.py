@@ -25,10 +25,9 @@ from secrets import token_hex
 from typing import Any
 from urllib.parse import quote
 
-import yaml
-
 from spiralkit.config import ProjectConfig
-from spiralkit.runs.store import RecordError, RecordExists, Store
+from spiralkit.errors import RecordError
+from spiralkit.runs.store import RecordExists, Store
 
 LOCK_SCHEMA = "2.0"
 READERS = 8  # stage records read at once: below botocore's 10 pooled connections
@@ -69,6 +68,7 @@ class RunRecord:
     forced: tuple[str, ...]
     stages: tuple[StagePlan, ...]
     reused: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # stage -> its stage record
+    cost: Mapping[str, Any] = field(default_factory=dict)  # Batch: estimate, budget, --over-budget (spiralkit.cost)
     image: str = ""
     region: str = ""
     queue: str = ""
@@ -205,8 +205,10 @@ def stages(store: Store, record: RunRecord) -> dict[str, dict[str, Any]]:
 
 
 def lock_text(entries: Iterable[tuple[str, Mapping[str, Any]]]) -> str:
-    """A dvc.lock holding ``entries`` (stage name, lock entry), as DVC writes it."""
-    return yaml.safe_dump({"schema": LOCK_SCHEMA, "stages": dict(entries)}, sort_keys=False)
+    """A dvc.lock holding ``entries`` (stage name, lock entry), byte for byte as DVC writes it."""
+    from dvc.utils.serialize import dumps_yaml
+
+    return str(dumps_yaml({"schema": LOCK_SCHEMA, "stages": dict(entries)}))
 
 
 def finish(store: Store, record: RunRecord, stage: str | None = None) -> bool:

@@ -12,26 +12,17 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from spiralkit import namespace as namespaces
-from spiralkit.errors import SpiralError
-from spiralkit.runs import dvcstage
+from spiralkit.errors import RecordError, StageFailed
+from spiralkit.runs import dvcstage, launch
 from spiralkit.runs import record as records
-from spiralkit.runs.store import RecordError, Store
-
-
-class StageFailed(SpiralError):
-    """The stage's own command failed: its output above says why."""
-
-    exit_code = 7
+from spiralkit.runs.store import Store
 
 
 @dataclass(frozen=True)
@@ -62,33 +53,87 @@ def key(run: StageRun, repo: Any, name: str, upstream_outs: dict[str, Any]) -> s
     )
 
 
+@dataclass
+class Started:
+    """A stage whose command is to run: its outputs removed, its upstream entries and identity known."""
+
+    name: str
+    started: float
+    identity: str | None
+    upstream: dict[str, dict[str, Any]]
+    prepared: dvcstage.Prepared
+
+
 def execute(run: StageRun, name: str) -> dict[str, Any]:
-    """Run (or reuse) stage ``name`` of the run and record it; returns its stage record."""
-    record, started = run.record, time.time()
-    upstream = _upstream(run, name)
-    outs = {out["path"]: out for stage in upstream.values() for out in stage["entry"].get("outs", [])}
+    """Run (or reuse) stage ``name`` of the run and record it; returns its stage record.
+
+    One stage, as a Batch job runs it: the command's output goes to this process's output.
+    """
     with dvcstage.opened(run.root) as repo:
-        for out in outs.values():
-            dvcstage.fetch(repo, run.root, out)
-        identity = key(run, repo, name, outs)
-        hit = None
-        if identity is not None and name not in record.forced:
-            hit = records.index_lookup(run.store, trusted(record.namespace), identity)
-        if hit is not None:
-            for out in hit["entry"].get("outs", []):
+        begun = begin(run, repo, name)
+        if isinstance(begun, Started):
+            code = launch.start(begun.prepared, None, None)
+            while code.poll() is None:
+                time.sleep(0.05)
+            result = finish(run, begun, code.code == 0)
+            entries = {up: stage["entry"] for up, stage in begun.upstream.items()}
+        else:
+            result, entries = begun, {}
+    dvcstage.dump_lock(run.root, {**entries, name: result["entry"]}, run.record.names())
+    if records.finish(run.store, run.record, name):
+        run.echo(f"spiral: run {run.record.run_id} complete: its dvc.lock is recorded")
+    return result
+
+
+def begin(
+    run: StageRun, repo: Any, name: str, known: Mapping[str, dict[str, Any]] | None = None
+) -> dict[str, Any] | Started:
+    """Steps 1 and 2: the upstream outputs put in place, then either the stage's record (reused, and
+    recorded) or a :class:`Started` stage whose command the caller runs, then passes to :func:`finish`.
+
+    ``known`` holds stage records this process made in this run: their outputs are in place already.
+    """
+    record, started = run.record, time.time()
+    upstream = _upstream(run, name, known or {})
+    outs = {out["path"]: out for stage in upstream.values() for out in stage["entry"].get("outs", [])}
+    for up, stage in upstream.items():
+        if up not in (known or {}):
+            for out in stage["entry"].get("outs", []):
                 dvcstage.fetch(repo, run.root, out)
-    entries = {up: stage["entry"] for up, stage in upstream.items()}
-    if hit is not None:
-        run.echo(f"spiral: {name}: reusing the result of run {hit['run_id']} (same code, inputs, params, environment)")
-        dvcstage.write_lock_entries(run.root, {**entries, name: hit["entry"]}, record.names())
-        entry, status, origin = hit["entry"], "reused", hit["run_id"]
-    else:
-        dvcstage.write_lock_entries(run.root, entries, record.names())
-        _repro(run, name)
-        entry, status, origin = dvcstage.lock_entry(run.root, name), "ran", record.run_id
-        with dvcstage.opened(run.root) as repo:
-            pushed = sum(dvcstage.push(repo, run.root, out) for out in entry.get("outs", []))
-        run.echo(f"spiral: {name}: pushed {pushed} object(s)")
+    identity = key(run, repo, name, outs)
+    hit = None
+    if identity is not None and name not in record.forced:
+        hit = records.index_lookup(run.store, trusted(record.namespace), identity)
+    if hit is None:
+        run.echo(f"Running stage '{name}':")
+        env = {"SPIRAL_NAMESPACE": record.namespace, "SPIRAL_RUN": record.run_id}
+        prepared = dvcstage.prepare(repo, name, env)
+        for command in prepared.commands:
+            run.echo(f"> {command}")
+        return Started(name, started, identity, upstream, prepared)
+    for out in hit["entry"].get("outs", []):
+        dvcstage.fetch(repo, run.root, out)
+    run.echo(f"spiral: {name}: reusing the result of run {hit['run_id']} (same code, inputs, params, environment)")
+    return _record(run, name, started, identity, hit["entry"], "reused", hit["run_id"])
+
+
+def finish(run: StageRun, started: Started, succeeded: bool) -> dict[str, Any]:
+    """Step 3 for a stage whose command ended: its outputs hashed, cached and pushed, its record written."""
+    name = started.name
+    if not succeeded:
+        raise StageFailed(f"stage {name} failed in run {run.record.run_id}")
+    entry = dvcstage.commit(started.prepared)
+    repo = started.prepared.stage.repo
+    prod = run.record.namespace == namespaces.PROD
+    pushed = sum(dvcstage.push(repo, run.root, out, overwrite=prod) for out in entry.get("outs", []))
+    run.echo(f"spiral: {name}: pushed {pushed} object(s)")
+    return _record(run, name, started.started, started.identity, entry, "ran", run.record.run_id)
+
+
+def _record(
+    run: StageRun, name: str, started: float, identity: str | None, entry: dict[str, Any], status: str, origin: str
+) -> dict[str, Any]:
+    record = run.record
     result = {
         "stage": name,
         "run_id": record.run_id,
@@ -104,16 +149,14 @@ def execute(run: StageRun, name: str) -> dict[str, Any]:
     records.save_stage(run.store, record, result)
     if status == "ran" and identity is not None:
         records.index_add(run.store, record.namespace, identity, result)
-    if records.finish(run.store, record, name):
-        run.echo(f"spiral: run {record.run_id} complete: its dvc.lock is recorded")
     return result
 
 
-def _upstream(run: StageRun, name: str) -> dict[str, dict[str, Any]]:
+def _upstream(run: StageRun, name: str, known: Mapping[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
     """This run's records of every stage ``name`` reads from; refuses when one is missing."""
     found: dict[str, dict[str, Any]] = {}
     for up in run.record.upstream_closure(name):
-        stage = records.load_stage(run.store, run.record, up)
+        stage = known.get(up) or records.load_stage(run.store, run.record, up)
         if stage is None:
             raise RecordError(
                 f"stage {name}: upstream stage {up!r} of run {run.record.run_id} has no record (its job did not "
@@ -122,11 +165,3 @@ def _upstream(run: StageRun, name: str) -> dict[str, dict[str, Any]]:
             )
         found[up] = stage
     return found
-
-
-def _repro(run: StageRun, name: str) -> None:
-    command = [sys.executable, "-m", "dvc", "repro", "--single-item", "--force", name]
-    run.echo(f"spiral: $ dvc repro --single-item --force {name}")
-    env = {**os.environ, "SPIRAL_NAMESPACE": run.record.namespace, "SPIRAL_RUN": run.record.run_id}
-    if subprocess.run(command, cwd=run.root, env=env, check=False).returncode:
-        raise StageFailed(f"stage {name} failed in run {run.record.run_id}: its output is above")

@@ -6,10 +6,8 @@ here (``settings``, ``lookup``, ``home``, ``network``, ``profile``, ``userdata``
 ``connect``). The files that run on the instance live in this repository's ``workstation/``.
 """
 
-from spiralkit.errors import SpiralError
+from spiralkit.errors import AwsError
 
 
-class WorkstationError(SpiralError):
+class WorkstationError(AwsError):
     """A workstation cannot be created, found or reached; the message says what to do."""
-
-    exit_code = 5

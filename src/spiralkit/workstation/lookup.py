@@ -3,6 +3,7 @@ message: the AMI, the instance type, the image digest, the instance profile, the
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -60,20 +61,31 @@ def zones_offering(ec2: Any, name: str) -> list[str]:
     return sorted(offer["Location"] for offer in offers)
 
 
-def image(ecr: Any, settings: Settings) -> str:
-    """``<registry>/<repository>@sha256:...``: pulled by digest, so the instance runs exactly it."""
-    repository, tag = settings.ecr_repository, settings.image_tag
+def image(ecr: Any, settings: Settings, commit: str | None = None) -> str:
+    """``<registry>/<repository>@sha256:...``: pulled by digest, so the instance runs exactly it.
+
+    deploy.yml pushes ``<image_tag>-<commit>`` for every commit it builds: the image of ``commit`` (your
+    clone's HEAD) when CI built it, else the newest one pushed (a local commit, or one not built yet).
+    """
+    repository, prefix = settings.ecr_repository, settings.image_tag
+    built = re.compile(rf"^{re.escape(prefix)}-[0-9a-f]{{40}}$")
     try:
-        uri = ecr.describe_repositories(repositoryNames=[repository])["repositories"][0]
-        detail = ecr.describe_images(repositoryName=repository, imageIds=[{"imageTag": tag}])
+        uri = ecr.describe_repositories(repositoryNames=[repository])["repositories"][0]["repositoryUri"]
+        pages = ecr.get_paginator("describe_images").paginate(repositoryName=repository, filter={"tagStatus": "TAGGED"})
+        images = [detail for page in pages for detail in page["imageDetails"]]
     except ClientError as error:
-        if _code(error) not in {"RepositoryNotFoundException", "ImageNotFoundException"}:
+        if _code(error) != "RepositoryNotFoundException":
             raise
+        images = []
+    own = [i for i in images if commit and f"{prefix}-{commit}" in i.get("imageTags", [])]
+    candidates = own or [i for i in images if any(built.match(tag) for tag in i.get("imageTags", []))]
+    if not candidates:
         raise WorkstationError(
-            f"no image tagged {tag!r} in ECR repository {repository!r}: build and push the "
-            f"Dockerfile's workstation target (CI's deploy workflow does) before `up`"
-        ) from error
-    return f"{uri['repositoryUri']}@{detail['imageDetails'][0]['imageDigest']}"
+            f"no image tagged {prefix}-<commit> in ECR repository {repository!r}: push a commit so that "
+            "deploy.yml builds and pushes the Dockerfile's workstation target (docs/production.md), then `up`"
+        )
+    newest = max(candidates, key=lambda detail: detail["imagePushedAt"])
+    return f"{uri}@{newest['imageDigest']}"
 
 
 def instance_profile(iam: Any, name: str) -> str:

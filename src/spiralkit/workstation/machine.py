@@ -69,8 +69,9 @@ def _what_now(instance: dict[str, Any]) -> str:
     return f"{state}: {hints.get(state, 'wait a minute and retry')}"
 
 
-def up(clients: Clients, settings: Settings, ssh_public_key: str) -> dict[str, Any]:
-    """Check everything, then launch the instance and attach the home volume."""
+def up(clients: Clients, settings: Settings, ssh_public_key: str, commit: str | None = None) -> dict[str, Any]:
+    """Check everything, then launch the instance (running ``commit``'s image if CI built it) and attach
+    the home volume."""
     ec2 = clients.ec2
     if (current := find(ec2, settings)) is not None:
         raise WorkstationError(
@@ -79,7 +80,7 @@ def up(clients: Clients, settings: Settings, ssh_public_key: str) -> dict[str, A
         )
     lookup.instance_type(ec2, settings.instance_type, settings.gpu)
     profile = lookup.instance_profile(clients.iam, settings.instance_profile)
-    image = lookup.image(clients.ecr, settings)
+    image = lookup.image(clients.ecr, settings, commit)
     machine_image = lookup.ami(clients.ssm, ec2, settings.ami_parameter)
     zones = lookup.zones_offering(ec2, settings.instance_type)
     volume = home.find(ec2, settings)

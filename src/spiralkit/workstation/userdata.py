@@ -44,9 +44,14 @@ def cloud_config(settings: Settings, launch: Launch) -> dict[str, Any]:
         "SPIRAL_HOME_VOLUME": launch.home_volume,
         "SPIRAL_IMAGE": launch.image,
         "SPIRAL_GPU": "true" if settings.gpu else "false",
+        # On the box, AWS says the caller is the instance's role session (.../spiral-ws-<project>-<owner>/i-...):
+        # the owner's namespace is set here, the one their instance profile may write.
+        "SPIRAL_NAMESPACE": f"user.{settings.owner}",
+        "AWS_DEFAULT_REGION": settings.region,
     }
     agent = {
         "idle_minutes": settings.idle_minutes,
+        "max_hours": settings.max_hours,
         "cpu_threshold": settings.cpu_threshold,
         "gpu_threshold": settings.gpu_threshold,
         "jupyter_token_file": JUPYTER_TOKEN,
