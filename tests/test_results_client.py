@@ -13,9 +13,9 @@ import pytest
 from results_fixtures import make_run
 
 from spiralkit import Runs, aws
+from spiralkit.errors import RecordError
 from spiralkit.runs.dvcstage import ObjectError
 from spiralkit.runs.record import RunNotFound
-from spiralkit.runs.store import RecordError
 
 OLD, NEW, PARTIAL = "20261120T080000Z-11111111-aaaa", "20261127T080000Z-22222222-bbbb", "20261201T080000Z-33333333-cccc"
 

@@ -26,10 +26,11 @@ import yaml
 
 from spiralkit import config
 from spiralkit.config import ProjectConfig
+from spiralkit.errors import RecordError
 from spiralkit.results.objects import Remote, default_cache
 from spiralkit.runs import record as records
 from spiralkit.runs.dvcstage import ObjectError
-from spiralkit.runs.store import RecordError, Store
+from spiralkit.runs.store import Store
 
 if TYPE_CHECKING:
     import pyarrow as pa
