@@ -124,14 +124,11 @@ def _dump(data: Any) -> bytes:
     return (json.dumps(data, indent=1, default=list) + "\n").encode()
 
 
-def _load_json(store: Store, key: str, what: str) -> Any:
-    body = store.read(key)
-    if body is None:
-        raise RecordError(f"{store.uri(key)} not found: {what}")
+def _parse(store: Store, key: str, body: bytes) -> Any:
     try:
         return json.loads(body)
     except ValueError as error:
-        raise RecordError(f"{store.uri(key)} is not a complete record ({error}): {what}") from error
+        raise RecordError(f"{store.uri(key)} is not a complete record ({error})") from error
 
 
 def save(store: Store, record: RunRecord) -> None:
@@ -151,9 +148,10 @@ def load(store: Store, namespace: str, run_id: str | None = None) -> RunRecord:
         if not runs:
             raise RunNotFound(f"no run in {namespace} yet, in {store.uri('runs/' + namespace)}")
         run_id = runs[-1]
-    if store.read(_run_key(namespace, run_id, "run.json")) is None:
+    body = store.read(_run_key(namespace, run_id, "run.json"))
+    if body is None:
         raise RunNotFound(f"no run {run_id!r} in {namespace}, in {store.uri('runs/' + namespace)}")
-    data = _load_json(store, _run_key(namespace, run_id, "run.json"), f"run {run_id!r} in {namespace}")
+    data = _parse(store, _run_key(namespace, run_id, "run.json"), body)
     try:
         data["stages"] = tuple(StagePlan(**{**stage, "upstream": tuple(stage["upstream"])}) for stage in data["stages"])
         data["forced"] = tuple(data["forced"])
@@ -180,10 +178,7 @@ def load_stage(store: Store, record: RunRecord, stage: str) -> dict[str, Any] | 
     body = store.read(key)
     if body is None:
         return None
-    try:
-        found = json.loads(body)
-    except ValueError as error:
-        raise RecordError(f"{store.uri(key)} is not a complete record ({error})") from error
+    found = _parse(store, key, body)
     if not isinstance(found, dict) or found.get("stage") != stage or found.get("run_id") != record.run_id:
         raise RecordError(f"{store.uri(key)} is not stage {stage!r} of run {record.run_id}")
     return found
