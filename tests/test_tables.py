@@ -12,6 +12,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from spiralkit import aws, storage
+from spiralkit.errors import SpiralError
 from spiralkit.tables import TableError, read_frame, read_table, write_table
 
 CASES = pa.table(
@@ -141,7 +142,7 @@ def test_no_credentials_is_one_clear_error(aws_env: str, monkeypatch: pytest.Mon
         monkeypatch.delenv(name)
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
     aws.session.cache_clear()
-    with pytest.raises(storage.SpiralError, match="no AWS credentials"):
+    with pytest.raises(SpiralError, match="no AWS credentials"):
         read_table("s3://tables-test/cases.parquet")
 
 
