@@ -193,7 +193,8 @@ def recorded(store: Store, record: RunRecord) -> set[str]:
 
 def stages(store: Store, record: RunRecord) -> dict[str, dict[str, Any]]:
     """Every stage record of the run there is so far, in plan order."""
-    done = [name for name in record.names() if name in recorded(store, record)]
+    have = recorded(store, record)
+    done = [name for name in record.names() if name in have]
     with ThreadPoolExecutor(max_workers=READERS) as pool:
         loaded = pool.map(lambda name: load_stage(store, record, name), done)
         return {name: stage for name, stage in zip(done, loaded, strict=True) if stage is not None}
