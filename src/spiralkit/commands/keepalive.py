@@ -10,7 +10,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from spiralkit.workstation import WorkstationError, host
+from spiralkit.workstation import WorkstationError
+from spiralkit.workstation.idle import decide as rules
 
 DEFAULT_LEASE = "/var/lib/spiral/lease.json"
 
@@ -23,7 +24,6 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    rules = host.rules()
     try:
         seconds = rules.parse_duration(args.duration)
     except ValueError as error:
