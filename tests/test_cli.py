@@ -41,3 +41,14 @@ def test_prod_from_a_laptop_exits_non_zero(
     monkeypatch.delenv("GITHUB_ACTIONS", raising=False)
     assert main(["namespace", "--namespace", "prod"]) == 3
     assert "only CI on the production branch" in capsys.readouterr().err
+
+
+def test_help_speaks_to_users_not_developers(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as done:
+        main(["--help"])
+    assert done.value.code == 0
+    shown = capsys.readouterr().out
+    assert "pipeline" in shown
+    assert "COMMAND --help" in shown
+    for developer_words in ("``", "parses arguments", "the library"):
+        assert developer_words not in shown
