@@ -1,8 +1,8 @@
 """Stage 1, ingest: bring the source data in as it stood on one day, unchanged but for column names.
 
 The day (`ingest.snapshot` in params.yaml) is the data's version: the same day always gives the same
-rows, so every run records which data it used, and a new day gives a new result. The weekly
-retraining sets the day it runs on (`spiral run --set ingest.snapshot=...`).
+rows, so every run records which data it used, and a new day gives a new result. In production the
+scheduled retraining sets the day it runs on (`spiral run --set ingest.snapshot=...`).
 """
 
 from datetime import date, timedelta
