@@ -18,7 +18,7 @@ FIRST_CASE = date(2025, 1, 1)  # the example's cases arrived one a day from this
 
 
 def load(dataset: str, snapshot: str = "9999-12-31") -> pa.Table:
-    """Load the cases of ``dataset`` received by ``snapshot``: ``case_id``, the measurements, ``label``.
+    """The cases of ``dataset`` received by ``snapshot``: ``case_id``, the measurements, ``label``.
 
     The example reads a table bundled with scikit-learn so the first spiral runs offline; replace
     this function with a read of your real source as of the snapshot (a warehouse query

@@ -32,10 +32,10 @@ def feature_names(table: pa.Table) -> list[str]:
 
 
 def save_model(model: Any, path: Path = MODEL) -> None:
-    """Save with skops: the same model gives the same bytes, and loading runs no code from the file."""
+    """Save with skops: the same model gives the same bytes, and loading runs no code."""
     models.save(model, path)
 
 
 def load_model(path: Path = MODEL, allow_pickle: bool = False) -> Any:
-    """The model ``train`` wrote: only types skops trusts, or ``TRUSTED_TYPES`` lists, are loaded."""
+    """The model ``train`` wrote: only types skops trusts, or ``TRUSTED_TYPES`` lists, load."""
     return models.load(path, TRUSTED_TYPES, allow_pickle)
