@@ -10,11 +10,11 @@ from __future__ import annotations
 import time
 from dataclasses import replace
 
-from bench import moto_server
+from bench import moto_server, synthetic
 from bench.batch_submit import job_run, queue
 from bench.figures import Context, Figure, Target
 from spiralkit import aws
-from spiralkit.batch import progress, submit, synthetic
+from spiralkit.batch import progress, submit
 from spiralkit.batch.plan import Plan
 from spiralkit.runs import record as records
 from spiralkit.runs.store import Store

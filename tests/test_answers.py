@@ -117,5 +117,5 @@ def test_the_refused_module_names_hold_the_project_dependencies_top_level_module
     for module in ("pandas", "yaml", "sklearn", "spiralkit", "numpy", "pyarrow", "dvc", "boto3", "conda_lock"):
         assert module in NAMES.dependency_modules, module
     for distribution in ("pandas", "pyyaml", "scikit-learn", "spiralkit", "nox", "pytest", "ruff", "pre-commit"):
-        assert f'"{distribution}>=' in pyproject, distribution
+        assert f'"{distribution}>=' in pyproject or f'"{distribution}==' in pyproject, distribution
         assert distribution in NAMES.dependency_distributions, distribution

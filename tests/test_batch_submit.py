@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 import requests
 from batch_fixtures import make_pipeline, push_image
+from botocore.exceptions import ClientError
 from conftest import _free_port
 from helpers import render
 from test_infra import deploy_stack
@@ -273,6 +274,36 @@ def test_a_gpu_stage_without_a_gpu_queue_is_refused(toy: Path) -> None:
     with pytest.raises(runs.PreflightError, match=r"no job queue toy-queue-gpu .*EnableGpu=true"):
         runs.prepare(config.load(), [], NAMESPACE)
     runs.prepare(config.load(), ["prepare"], NAMESPACE)  # a CPU-only part of the pipeline still runs
+
+
+def test_a_gpu_stage_on_a_cpu_queue_or_more_vcpus_than_the_queue_has_are_refused(toy: Path) -> None:
+    """Batch would accept either job and leave it RUNNABLE for ever."""
+    dvc_yaml = (toy / "dvc.yaml").read_text()
+    (toy / "dvc.yaml").write_text(dvc_yaml.replace("gpus: 1, retries: 3", "gpus: 1, queue: toy-queue, retries: 3"))
+    subprocess.run(["git", "commit", "-qam", "fit on the CPU queue"], check=True)
+    push_image(toy)
+    with pytest.raises(runs.PreflightError, match=r"'fit@small' asks for 1 GPU\(s\) but queue toy-queue runs only"):
+        runs.prepare(config.load(), [], NAMESPACE)
+    (toy / "dvc.yaml").write_text(dvc_yaml.replace("vcpus: 4, memory: 8192", "vcpus: 128, memory: 8192"))
+    subprocess.run(["git", "commit", "-qam", "too many vcpus"], check=True)
+    push_image(toy)
+    with pytest.raises(runs.PreflightError, match=r"asks for 128 vCPUs; queue toy-queue-gpu never starts more than 64"):
+        runs.prepare(config.load(), [], NAMESPACE)
+    assert jobs_in_queue() == []
+
+
+def test_access_denied_on_the_job_definition_is_one_message_and_submits_nothing(toy: Path) -> None:
+    def deny(**_: Any) -> None:
+        raise ClientError({"Error": {"Code": "AccessDeniedException", "Message": "not allowed"}}, "Register")
+
+    events = aws.session("us-east-1").events
+    events.register("before-call.batch.RegisterJobDefinition", deny)
+    try:
+        with pytest.raises(SubmitError, match=r"AccessDeniedException: not allowed\); nothing was submitted"):
+            submit()
+    finally:
+        events.unregister("before-call.batch.RegisterJobDefinition", deny)
+    assert jobs_in_queue() == []
 
 
 def test_uncommitted_changes_and_a_missing_image_are_refused(toy: Path) -> None:

@@ -5,7 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from botocore.exceptions import ClientError
 
+from spiralkit import cli
 from spiralkit.cli import main
 
 
@@ -41,6 +43,30 @@ def test_prod_from_a_laptop_exits_non_zero(
     monkeypatch.delenv("GITHUB_ACTIONS", raising=False)
     assert main(["namespace", "--namespace", "prod"]) == 3
     assert "only CI on the production branch" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("raised", "code", "message"),
+    [
+        (ClientError({"Error": {"Code": "AccessDenied", "Message": "no"}}, "PutObject"), 5, "AWS: An error occurred"),
+        (PermissionError(13, "Permission denied", "/srv/data"), 1, "Permission denied: /srv/data"),
+    ],
+)
+def test_an_unforeseen_aws_or_filesystem_error_is_one_line_not_a_traceback(
+    raised: Exception, code: int, message: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def handler(_: object) -> int:
+        raise raised
+
+    parser = cli.build_parser()
+    monkeypatch.setattr(cli, "build_parser", lambda: parser)
+    parser.set_defaults(handler=handler)
+    for action in parser._subparsers._group_actions:  # type: ignore[union-attr]
+        action.choices["namespace"].set_defaults(handler=handler)  # type: ignore[index]
+    assert cli.main(["namespace"]) == code
+    err = capsys.readouterr().err
+    assert err.startswith(f"spiral: error: {message}")
+    assert err.count("\n") == 1
 
 
 def test_help_speaks_to_users_not_developers(capsys: pytest.CaptureFixture[str]) -> None:

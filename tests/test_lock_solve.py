@@ -113,13 +113,13 @@ def test_a_failed_solve_keeps_the_lock_as_it_was(
     monkeypatch.chdir(project)
     with lockable(tmp_path / "solver", monkeypatch):
         monkeypatch.setenv("STUB_SOLVER_FAILS", "1")
-        assert main(["lock"]) == 6
+        assert main(["lock"]) == 9
         assert not (project / "conda-lock.yml").exists()
         monkeypatch.delenv("STUB_SOLVER_FAILS")
         assert main(["lock"]) == 0
         before = (project / "conda-lock.yml").read_bytes()
         monkeypatch.setenv("STUB_SOLVER_FAILS", "1")
-        assert main(["lock", "--refresh"]) == 6
+        assert main(["lock", "--refresh"]) == 9
     assert "conda-lock failed (its output is above); conda-lock.yml is unchanged" in (capsys.readouterr().err)
     assert (project / "conda-lock.yml").read_bytes() == before
     assert not (project / ".conda-lock.yml.previous").exists()

@@ -75,7 +75,7 @@ def test_every_install_of_spiralkit_asks_for_this_trees_version(workflow: Path) 
     dependencies = tomllib.loads((project / "pyproject.toml").read_text())["project"]["dependencies"]
     assert [d for d in dependencies if d.startswith("spiralkit")] == [f"spiralkit=={version}"]
     pins = {
-        path.name: re.findall(r"spiralkit\[lock\]==([\w.]+)", path.read_text())
+        path.name: re.findall(r"spiralkit\[lock(?:,report)?\]==([\w.]+)", path.read_text())
         for path in [project / ".pre-commit-config.yaml", *sorted((project / ".github" / "workflows").glob("*.yml"))]
     }
     assert pins == {name: [version] for name in pins}

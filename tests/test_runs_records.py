@@ -158,3 +158,23 @@ def test_git_status_is_clean_but_for_dvc_lock_after_a_local_run(toy: Path) -> No
     assert changed.split() in ([], ["M", "dvc.lock"])  # dvc.lock, as `dvc repro` would; nothing else
     assert "params.yaml" not in changed
     assert textwrap.dedent(changed).count("\n") <= 1
+
+
+def test_prod_replaces_an_object_planted_under_a_hash_it_makes(toy: Path, tmp_path: Path) -> None:
+    """Anyone may add to the content-addressed remote; prod's own push overwrites, and reads verify."""
+    user = start(toy)
+    store = records.store_for(config.load(toy))
+    count = next(
+        out for out in records.load_stage(store, user, "count")["entry"]["outs"]  # type: ignore[index]
+        if out["path"] == "count.txt"
+    )  # fmt: skip
+    stored = toy / "dvc-storage" / "files" / "md5" / count["md5"][:2] / count["md5"][2:]
+    stored.chmod(0o644)
+    stored.write_text("planted\n")
+    prod = start(toy, "prod")
+    assert set(statuses(toy, prod).values()) == {"ran"}  # prod trusts no user's results
+    assert stored.read_text() == (toy / "count.txt").read_text()
+    fresh = tmp_path / "fresh"
+    subprocess.run(["git", "clone", "-q", str(toy), str(fresh)], check=True)
+    (fresh / ".dvc" / "config.local").write_text(f"['remote \"storage\"']\n    url = {toy / 'dvc-storage'}\n")
+    assert "count.txt" in pull.pull(fresh, store, prod)

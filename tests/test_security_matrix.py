@@ -74,7 +74,9 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 
 
 def workstation_policy(owner: str) -> dict[str, Any]:
-    values = {key: DEFAULTS[key] for key in ("instance_type", "idle_minutes", "cpu_threshold", "gpu_threshold")}
+    values = {
+        key: DEFAULTS[key] for key in ("instance_type", "idle_minutes", "max_hours", "cpu_threshold", "gpu_threshold")
+    }
     settings = Settings(
         project=PROJECT,
         region=REGION,

@@ -162,7 +162,7 @@ def test_deploy_promotes_branch_runs_to_prod_behind_the_environment(workflows: P
     assert document["env"]["AWS_REGION"] == "eu-west-1"
     runs = "\n".join(step.get("run", "") for job in jobs.values() for step in job["steps"])
     assert "--force" not in runs
-    scheduled = jobs["scheduled"]["steps"][-1]["run"]
+    scheduled = next(step["run"] for step in jobs["scheduled"]["steps"] if step.get("id") == "run")
     assert 'snapshot="$(date -u +%F)"' in scheduled
     assert re.search(r'--namespace prod \\\s+--set "ingest.snapshot=\$snapshot"', scheduled)
     follow = jobs["follow"]

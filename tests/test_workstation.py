@@ -135,6 +135,8 @@ def test_up_launches_a_locked_down_instance(granted: Path) -> None:
         assert tags(resource)["spiral:project"] == "churn-model"
         assert tags(resource)["spiral:owner"] == "ana"
         assert tags(resource)["spiral:cost-centre"] == "cc-4711"
+        assert tags(resource)["spiral:user"] == "ana"  # the key Batch jobs carry: costs add up per person
+        assert tags(resource)["spiral:namespace"] == "user.ana"
     env = written(instance["InstanceId"], "workstation.env")
     [home] = home_volumes()
     assert f"SPIRAL_HOME_VOLUME={home['VolumeId']}" in env

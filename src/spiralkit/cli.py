@@ -10,15 +10,32 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from spiralkit import __version__
-from spiralkit.commands import infra, job, keepalive, lock, logs, namespace, pull, run, status, workstation
-from spiralkit.errors import SpiralError
+from botocore.exceptions import BotoCoreError, ClientError
 
-COMMANDS = (namespace, run, status, pull, logs, job, infra, workstation, keepalive, lock)
+from spiralkit import __version__
+from spiralkit.commands import (
+    cost,
+    infra,
+    job,
+    keepalive,
+    lock,
+    logs,
+    namespace,
+    pull,
+    report,
+    run,
+    runs,
+    status,
+    workstation,
+)
+from spiralkit.errors import AwsError, SpiralError
+
+COMMANDS = (namespace, run, status, pull, logs, job, infra, workstation, keepalive, lock, cost, runs, report)
 # What `spiral --help` tells a user; the module docstring above is for developers.
 DESCRIPTION = (
-    "Run a spiralkit project's DVC pipeline here or on AWS Batch, in your namespace; follow and pull "
-    "its runs; keep its conda-lock.yml fresh; deploy its AWS resources; start and stop your workstation."
+    "Run a spiralkit project's DVC pipeline here or on AWS Batch, in your namespace; follow, pull, compare "
+    "and report its runs; see what they cost; keep its conda-lock.yml fresh; deploy its AWS resources; "
+    "start and stop your workstation."
 )
 EPILOG = "`spiral COMMAND --help` says more about each command. Run it inside a project made by `copier copy`."
 
@@ -41,6 +58,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SpiralError as error:
         print(f"spiral: error: {error}", file=sys.stderr)
         return error.exit_code
+    except (ClientError, BotoCoreError) as error:
+        # Whatever AWS refuses that a command did not foresee: one line, never a traceback.
+        print(f"spiral: error: AWS: {error}; `aws sts get-caller-identity` shows who you are to AWS", file=sys.stderr)
+        return AwsError.exit_code
+    except OSError as error:
+        print(f"spiral: error: {error.strerror or error}: {error.filename or ''}".rstrip(": "), file=sys.stderr)
+        return SpiralError.exit_code
     except KeyboardInterrupt:
         print("spiral: interrupted", file=sys.stderr)
         return 130

@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING
 import pyarrow as pa
 import pyarrow.fs as pafs
 
-from spiralkit.storage import Location, TableError
+from spiralkit.errors import TableError
+from spiralkit.storage import Location
 
 if TYPE_CHECKING:
     import pyarrow.dataset as ds  # imported by the calls that need it: it costs pandas's import too

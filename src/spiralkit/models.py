@@ -16,16 +16,14 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from spiralkit.errors import SpiralError
+from spiralkit.errors import IntegrityError
 
 _OBJECT_ID = re.compile(r"\b\d{6,}\b")  # id() of an array, as skops writes it in names and the schema
 _EPOCH = (1980, 1, 1, 0, 0, 0)
 
 
-class ModelError(SpiralError):
+class ModelError(IntegrityError):
     """A model file is not one this project may load: a pickle without opt-in, or an untrusted type."""
-
-    exit_code = 12
 
 
 def save(model: Any, path: Path) -> None:

@@ -19,16 +19,12 @@ from typing import Any
 import pyarrow.fs as pafs
 
 from spiralkit import config
-from spiralkit.errors import ConfigError, SpiralError
+from spiralkit.errors import ConfigError, TableError
 
 # A loaded moto or MinIO, or S3 under throttling, may pause longer than the C++ SDK's 3 s default
 # before the first byte; boto3's own default read timeout is 60 s.
 _REQUEST_TIMEOUT_S = 60.0
 _RETRIES = pafs.AwsStandardS3RetryStrategy(max_attempts=8)  # as spiralkit.aws configures boto3
-
-
-class TableError(SpiralError):
-    """A table could not be read or written; the message names the URI and what is wrong with it."""
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,8 @@ import pyarrow.parquet as pq
 
 from spiralkit import atomic, uploads
 from spiralkit.datasets import open_dataset, require_bucket, use_jemalloc, with_schema_stamp
-from spiralkit.storage import Location, TableError, locate, s3_client
+from spiralkit.errors import TableError
+from spiralkit.storage import Location, locate, s3_client
 
 if TYPE_CHECKING:
     import pandas as pd

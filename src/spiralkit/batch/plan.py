@@ -14,13 +14,11 @@ from pathlib import Path
 from typing import Any
 
 from spiralkit.batch.settings import BatchSettings, parse
-from spiralkit.errors import SpiralError
+from spiralkit.errors import UsageError
 
 
-class PlanError(SpiralError):
+class PlanError(UsageError):
     """The pipeline cannot be planned: an unknown stage, or a dvc.yaml DVC itself refuses."""
-
-    exit_code = 2
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from spiralkit import aws
-from spiralkit.errors import SpiralError
+from spiralkit.errors import SpiralError, StillRunning
 from spiralkit.runs.record import RunNotFound, RunRecord
 
 LOG_GROUP = "/aws/batch/job"
@@ -25,15 +25,6 @@ TAIL = 20  # log lines printed under a failed stage
 # The reason the job queue's jobStateTimeLimitActions (infra/stack.yaml, SpotWaitSeconds) gives a job it
 # cancels after it waited in RUNNABLE for Spot capacity AWS did not have.
 NO_CAPACITY = "CAPACITY:"
-
-
-class StillRunning(SpiralError):
-    """``--wait`` reached its deadline with stages still pending or running; the run goes on in Batch.
-
-    Its own exit code, so CI can tell "follow it from another job" (deploy.yml's ``follow``) from a failure.
-    """
-
-    exit_code = 8
 
 
 def add_wait_timeout(parser: Any) -> None:

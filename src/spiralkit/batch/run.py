@@ -7,6 +7,7 @@ its ``meta.batch`` settings, a clean commit, AWS credentials, the job queue and 
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -14,13 +15,13 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from spiralkit import aws, namespace
+from spiralkit import aws, cost, namespace
 from spiralkit.batch import jobs, submit
 from spiralkit.batch import plan as plans
 from spiralkit.batch.jobs import MAX_DEPENDS_ON, Run
 from spiralkit.batch.settings import BatchSettings, parse
 from spiralkit.config import ProjectConfig
-from spiralkit.errors import ConfigError, SpiralError
+from spiralkit.errors import ConfigError, UsageError
 from spiralkit.runs import begin, environment, last_run
 from spiralkit.runs import record as records
 from spiralkit.runs.record import RunRecord
@@ -31,10 +32,11 @@ from spiralkit.runs.record import RunRecord
 CI_CONTEXT = ("GITHUB_ACTIONS", "GITHUB_REF", "GITHUB_REF_NAME", "GITHUB_HEAD_REF", "GITHUB_EVENT_NAME")
 
 
-class PreflightError(SpiralError):
-    """The run cannot start: nothing was submitted."""
+_GPU_TYPE = re.compile(r"^(g\d|p\d)")  # EC2's GPU instance families (g4dn, g5, p3, p4d, ...)
 
-    exit_code = 2
+
+class PreflightError(UsageError):
+    """The run cannot start: nothing was submitted."""
 
 
 @dataclass(frozen=True)
@@ -77,6 +79,8 @@ def prepare(
     env: Mapping[str, str] | None = None,
     force: Sequence[str] = (),
     overrides: Mapping[str, Any] | None = None,
+    over_budget: bool = False,
+    echo: Callable[[str], None] = print,
 ) -> Prepared:
     """Everything a submission needs, checked; raises before any job exists or any record is written."""
     env = os.environ if env is None else env
@@ -124,9 +128,11 @@ def prepare(
         region=project.region,
         environment={key: env[key] for key in CI_CONTEXT if env.get(key)},
     )
-    _check_queues(project, {jobs.queue(run, stage.settings) for stage in plan.stages})
+    _check_queues(project, run, plan)
     record = begin.with_reused(project.root, records.store_for(project), record)
-    return Prepared(plan.without(record.reused), run, record)
+    todo = plan.without(record.reused)
+    record = replace(record, cost=cost.check_budget(project, todo, echo, namespace=name, over_budget=over_budget))
+    return Prepared(todo, run, record)
 
 
 def launch(prepared: Prepared, project: ProjectConfig, echo: Callable[[str], None] = print) -> RunRecord:
@@ -164,14 +170,42 @@ def _clean_commit(project: ProjectConfig) -> str:
     return git("rev-parse", "HEAD")
 
 
-def _check_queues(project: ProjectConfig, names: set[str]) -> None:
+def _check_queues(project: ProjectConfig, run: Run, plan: plans.Plan) -> None:
+    """Every queue exists, and can give each of its stages what it asks for: a job that asks for more
+    (a GPU from a CPU-only queue, more vCPUs than the queue may ever start) waits RUNNABLE for ever."""
     batch = aws.client("batch", project.region)
-    found = {queue["jobQueueName"] for queue in batch.describe_job_queues(jobQueues=sorted(names))["jobQueues"]}
-    if missing := sorted(names - found):
+    wanted: dict[str, list[plans.StagePlan]] = {}
+    for stage in plan.stages:
+        wanted.setdefault(jobs.queue(run, stage.settings), []).append(stage)
+    queues = {
+        queue["jobQueueName"]: queue for queue in batch.describe_job_queues(jobQueues=sorted(wanted))["jobQueues"]
+    }
+    if missing := sorted(set(wanted) - set(queues)):
         raise PreflightError(
             f"no job queue {', '.join(missing)} in {project.region}: `spiral infra deploy` creates it "
             "(`--parameter EnableGpu=true` for the -gpu queue of stages asking for gpus)"
         )
+    for name, queue in queues.items():
+        arns = [entry["computeEnvironment"] for entry in queue.get("computeEnvironmentOrder", [])]
+        resources = [
+            environment.get("computeResources") or {}
+            for environment in batch.describe_compute_environments(computeEnvironments=arns)["computeEnvironments"]
+        ] if arns else []  # fmt: skip
+        if not resources or not all(resources):
+            continue  # unmanaged compute: nothing to check against
+        most_vcpus = max(int(resource.get("maxvCpus", 0)) for resource in resources)
+        types = [kind for resource in resources for kind in resource.get("instanceTypes", [])]
+        for stage in wanted[name]:
+            if stage.settings.vcpus > most_vcpus:
+                raise PreflightError(
+                    f"stage {stage.name!r} asks for {stage.settings.vcpus:g} vCPUs; queue {name} never starts more "
+                    f"than {most_vcpus}: lower meta.batch.vcpus, or raise MaxVcpus (`spiral infra deploy`)"
+                )
+            if stage.settings.gpus and types and not any(_GPU_TYPE.match(kind) for kind in types):
+                raise PreflightError(
+                    f"stage {stage.name!r} asks for {stage.settings.gpus} GPU(s) but queue {name} runs only "
+                    f"{', '.join(sorted(set(types)))}: drop its `queue:` to use the -gpu queue, or name one with GPUs"
+                )
 
 
 def _check_image(project: ProjectConfig, account: str, commit: str) -> str:

@@ -12,13 +12,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
-from spiralkit.errors import SpiralError
+from spiralkit.errors import UsageError
 
 
-class BatchSettingsError(SpiralError):
+class BatchSettingsError(UsageError):
     """A ``meta.batch`` block or the ``[tool.spiral.batch]`` table is malformed."""
-
-    exit_code = 2
 
 
 @dataclass(frozen=True)

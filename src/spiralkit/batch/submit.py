@@ -12,24 +12,33 @@ from collections.abc import Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 from spiralkit import aws
 from spiralkit.batch.jobs import Run, job_definition, submit_request
 from spiralkit.batch.plan import Plan, StagePlan
-from spiralkit.errors import SpiralError
+from spiralkit.errors import AwsError
 
 WORKERS = 8  # below botocore's 10 pooled connections per client
 
 
-class SubmitError(SpiralError):
+class SubmitError(AwsError):
     """Batch refused a submission; the jobs already submitted were cancelled."""
-
-    exit_code = 5
 
 
 def register_definition(run: Run, batch: Any | None = None) -> str:
     """Register the run's job definition (a new revision) and return its ARN."""
     batch = batch or aws.client("batch", run.region)
-    return str(batch.register_job_definition(**job_definition(run))["jobDefinitionArn"])
+    try:
+        return str(batch.register_job_definition(**job_definition(run))["jobDefinitionArn"])
+    except ClientError as error:
+        code = error.response.get("Error", {}).get("Code", "")
+        raise SubmitError(
+            f"registering job definition {job_definition(run)['jobDefinitionName']} failed ({code}: "
+            f"{error.response.get('Error', {}).get('Message', '')}); nothing was submitted. "
+            "Check that your role may call batch:RegisterJobDefinition and pass the job role "
+            f"{run.job_role_arn} (iam:PassRole); `spiral infra deploy` grants both to the CI roles"
+        ) from error
 
 
 def submit_plan(

@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from spiralkit.workstation import WorkstationError
+from spiralkit.errors import UsageError
 from spiralkit.workstation.idle import decide as rules
 
 DEFAULT_LEASE = "/var/lib/spiral/lease.json"
@@ -27,10 +27,10 @@ def run(args: argparse.Namespace) -> int:
     try:
         seconds = rules.parse_duration(args.duration)
     except ValueError as error:
-        raise WorkstationError(str(error)) from error
+        raise UsageError(str(error)) from error
     path = Path(os.environ.get("SPIRAL_LEASE_FILE", DEFAULT_LEASE))
     if not path.parent.is_dir():
-        raise WorkstationError(
+        raise UsageError(
             f"{path.parent} does not exist: keepalive works on a spiral workstation, where the idle-stop agent reads it"
         )
     if seconds == 0:

@@ -8,14 +8,12 @@ from typing import Any
 from spiralkit import config, namespace
 from spiralkit.batch import progress
 from spiralkit.batch import run as runs
-from spiralkit.errors import SpiralError
+from spiralkit.errors import SpiralError, StageFailed
 from spiralkit.runs import begin, local
 
 
-class RunFailed(SpiralError):
+class RunFailed(StageFailed):
     """A stage of the run failed; the message names it and its log."""
-
-    exit_code = 7
 
 
 def register(subparsers: Any) -> None:
@@ -53,6 +51,10 @@ def register(subparsers: Any) -> None:
         "--jobs", "-j", type=int, metavar="N",
         help="local: run up to N stages at once (default: the number of cores)",
     )  # fmt: skip
+    parser.add_argument(
+        "--over-budget", action="store_true",
+        help="submit even if the estimate exceeds what is left of [tool.spiral.cost] budget_usd; recorded in the run",
+    )  # fmt: skip
     progress.add_wait_timeout(parser)
     parser.set_defaults(handler=run)
 
@@ -69,7 +71,9 @@ def run(args: argparse.Namespace) -> int:
         local.run(project, runs.plan_for(project, args.stages, args.force), name, args.force, jobs=args.jobs)
         return 0
     overrides = begin.parse_overrides(args.overrides, project.root)
-    prepared = runs.prepare(project, args.stages, args.namespace, force=args.force, overrides=overrides)
+    prepared = runs.prepare(
+        project, args.stages, args.namespace, force=args.force, overrides=overrides, over_budget=args.over_budget
+    )
     record = runs.launch(prepared, project)
     if args.wait:
         report(progress.wait(record, deadline=args.wait_timeout), record.region)

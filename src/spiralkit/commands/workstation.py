@@ -4,12 +4,14 @@ stop, start, down (and ``grant``, for the platform engineer who makes each perso
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import subprocess
 from pathlib import Path
 from typing import Any
 
 from spiralkit import aws, config
-from spiralkit.workstation import connect, home, machine, profile, settings
+from spiralkit.cost import explorer
+from spiralkit.workstation import connect, home, inventory, machine, profile, settings
 
 
 def register(subparsers: Any) -> None:
@@ -21,6 +23,9 @@ def register(subparsers: Any) -> None:
     up.add_argument("--ssh-key", type=Path, help="key to authorise (default ~/.ssh/id_ed25519)")
     up.set_defaults(handler=run_up)
     verbs.add_parser("status", help="what runs, since when, and where your files are").set_defaults(handler=run_status)
+    listing = verbs.add_parser("ls", help="(administrators) every workstation: owner, state, idle time, cost")
+    listing.add_argument("--all", action="store_true", help="every project's workstations, not only this one's")
+    listing.set_defaults(handler=run_ls)
     link = verbs.add_parser("connect", help="SSH entry for VS Code, and Jupyter on localhost")
     link.add_argument("--ssh-key", type=Path, help="private key for the SSH entry")
     link.add_argument("--port", type=int, default=connect.JUPYTER_PORT, help="local Jupyter port")
@@ -45,7 +50,10 @@ def run_up(args: argparse.Namespace) -> int:
     key = connect.ssh_key(args.ssh_key)
     instance = machine.up(machine.Clients.of(chosen), chosen, connect.public_key(key), _head(config.load().root))
     print(f"workstation {instance['InstanceId']} ({chosen.instance_type}) is starting in {chosen.region}")
-    print(f"it stops itself after {chosen.idle_minutes} idle minutes; `spiral workstation connect` next")
+    print(
+        f"it stops itself after {chosen.idle_minutes} idle minutes, and {chosen.max_hours} h after each start "
+        "unless `spiral keepalive` renews it; `spiral workstation connect` next"
+    )
     return 0
 
 
@@ -70,12 +78,28 @@ def run_status(args: argparse.Namespace) -> int:
         )
         print(f"image       {tags.get('spiral:image', 'unknown')}")
         print(f"idle stop   after {chosen.idle_minutes} min with no session, kernel, CPU/GPU use or lease")
+        print(f"lifetime    {chosen.max_hours} h after each start, busy or not, unless a lease runs")
     volume = home.find(ec2, chosen)
     if volume is not None:
         print(
             f"home volume {volume['VolumeId']}: {volume['Size']} GiB, {volume['State']}; "
             "it is your ~ (/home/spiral) in the workstation"
         )
+    return 0
+
+
+def run_ls(args: argparse.Namespace) -> int:
+    project = config.load()
+    threshold = float(project.section("workstation").get("cpu_threshold", settings.DEFAULTS["cpu_threshold"]))
+    found = inventory.boxes(
+        aws.client("ec2", project.region),
+        aws.client("cloudwatch", project.region),
+        explorer.client(),
+        None if args.all else project.project,
+        threshold,
+        dt.datetime.now(dt.UTC),
+    )
+    print(inventory.table(found))
     return 0
 
 

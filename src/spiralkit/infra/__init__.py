@@ -1,13 +1,7 @@
 """The project's AWS stack (``infra/stack.yaml``): ``deploy`` creates or updates it, ``changes`` says
 what an update will do before it does it."""
 
-from spiralkit.errors import SpiralError
-
-
-class InfraError(SpiralError):
-    """The stack could not be created or updated; the message carries CloudFormation's reasons."""
-
-    exit_code = 6
+from spiralkit.errors import InfraError
 
 
 class NotApproved(InfraError):

@@ -19,7 +19,7 @@ from typing import Any
 import yaml
 from botocore.exceptions import ClientError
 
-from spiralkit.infra import InfraError
+from spiralkit.errors import InfraError
 
 # What CloudFormation says (change set, or moto's direct refusal) when a deploy would change nothing.
 NO_CHANGES = ("didn't contain changes", "No updates are to be performed")

@@ -18,7 +18,8 @@ from botocore.exceptions import ClientError
 
 from spiralkit import aws
 from spiralkit.config import ProjectConfig
-from spiralkit.infra import InfraError, NotApproved, changes
+from spiralkit.errors import InfraError
+from spiralkit.infra import NotApproved, changes
 
 __all__ = ["InfraError", "NotApproved", "check_repository", "deploy", "parameters", "stack_name"]
 

@@ -19,19 +19,17 @@ import yaml
 from spiralkit import namespace as namespaces
 from spiralkit.batch.plan import Plan
 from spiralkit.config import ProjectConfig
-from spiralkit.errors import SpiralError
+from spiralkit.errors import RecordError, UsageError
 from spiralkit.runs import dvcstage, environment
 from spiralkit.runs import record as records
 from spiralkit.runs.stage import StageRun, key, trusted
-from spiralkit.runs.store import RecordError, Store
+from spiralkit.runs.store import Store
 
 PIPELINE_FILES = ("dvc.yaml", "params.yaml")
 
 
-class OverrideError(SpiralError):
+class OverrideError(UsageError):
     """A ``--set`` is not ``section.key=value`` for a param the pipeline has."""
-
-    exit_code = 2
 
 
 def parse_overrides(pairs: Sequence[str], root: Path) -> dict[str, Any]:
@@ -104,6 +102,7 @@ def create(
         image=image,
         region=project.region,
         queue=queue,
+        results=declared(project.root),
     )
 
 
@@ -144,6 +143,24 @@ def check_copy(root: Path, record: records.RunRecord, env: Mapping[str, str] | N
             f"run {record.run_id} was recorded for another copy of the project: {'; '.join(problems)}. "
             "The job's image must be built from the run's commit"
         )
+
+
+def declared(root: Path) -> dict[str, Any]:
+    """dvc.yaml's metrics and plots files (its stages' and top-level) and its top-level plot definitions."""
+    path = root / "dvc.yaml"
+    pipeline = (yaml.safe_load(path.read_text(encoding="utf-8")) if path.is_file() else None) or {}
+    stages = list((pipeline.get("stages") or {}).values())
+    top_plots = list(pipeline.get("plots") or [])
+
+    def paths(items: list[Any]) -> list[str]:  # an item is a path, or {path: options}
+        return [item if isinstance(item, str) else next(iter(item)) for item in items]
+
+    return {
+        "metrics": [name for section in (pipeline, *stages) for name in paths(section.get("metrics") or [])],
+        "plots": [name for stage in stages for name in paths(stage.get("plots") or [])]
+        + [item for item in top_plots if isinstance(item, str)],
+        "plot_specs": top_plots,
+    }
 
 
 def _params(root: Path) -> dict[str, Any]:

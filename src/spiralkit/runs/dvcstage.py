@@ -34,15 +34,13 @@ from typing import Any
 
 import yaml
 
-from spiralkit.errors import SpiralError
+from spiralkit.errors import IntegrityError, SpiralError
 
 _CHUNK = 1 << 20
 
 
-class ObjectError(SpiralError):
+class ObjectError(IntegrityError):
     """An output's object is missing from the DVC remote, or its bytes do not match its hash."""
-
-    exit_code = 11
 
 
 def identity(dvc_key: str, environment: str | None, namespace: str | None) -> str:
@@ -189,16 +187,20 @@ def remote(repo: Any) -> Any:
 def in_remote(repo: Any, outs: list[Mapping[str, Any]]) -> bool:
     """Whether the remote holds the top object of every output in ``outs`` (one request each)."""
     odb = remote(repo)
-    return all(odb.fs.exists(odb.oid_to_path(_oid(out))) for out in outs)
+    return all(odb.fs.exists(odb.oid_to_path(object_id(out))) for out in outs)
 
 
-def push(repo: Any, root: Path, out: Mapping[str, Any]) -> int:
-    """Upload the objects of output ``out`` (a dvc.lock ``outs`` item) from the workspace; returns how many."""
+def push(repo: Any, root: Path, out: Mapping[str, Any], overwrite: bool = False) -> int:
+    """Upload the objects of output ``out`` (a dvc.lock ``outs`` item) from the workspace; returns how many.
+
+    With ``overwrite`` (prod's runs), objects already in the remote are uploaded again, so an object
+    someone else planted under a hash prod is about to make is replaced by prod's own bytes.
+    """
     odb = remote(repo)
-    oid = _oid(out)
+    oid = object_id(out)
     local = root / str(out["path"])
     if not oid.endswith(".dir"):
-        return _upload(odb, local, oid)
+        return _upload(odb, local, oid, overwrite)
     manifest = Path(repo.cache.local.oid_to_path(oid))
     if not manifest.is_file():
         raise ObjectError(
@@ -206,8 +208,8 @@ def push(repo: Any, root: Path, out: Mapping[str, Any]) -> int:
         )
     count = 0
     for item in json.loads(manifest.read_bytes()):
-        count += _upload(odb, local / item["relpath"], item["md5"])
-    return count + _upload(odb, manifest, oid)
+        count += _upload(odb, local / item["relpath"], item["md5"], overwrite)
+    return count + _upload(odb, manifest, oid, overwrite)
 
 
 def fetch(repo: Any, root: Path, out: Mapping[str, Any], cache: bool = False) -> None:
@@ -217,7 +219,7 @@ def fetch(repo: Any, root: Path, out: Mapping[str, Any], cache: bool = False) ->
     into the local DVC cache too, as ``dvc pull`` leaves them, so ``dvc status`` and ``dvc checkout``
     know them.
     """
-    oid = _oid(out)
+    oid = object_id(out)
     local = root / str(out["path"])
     if not oid.endswith(".dir"):
         if not (local.is_file() and md5_file(local) == oid):
@@ -251,15 +253,21 @@ def _to_cache(repo: Any, local: Path, oid: str) -> None:
         shutil.copyfile(local, target)
 
 
-def _oid(out: Mapping[str, Any]) -> str:
+def object_key(oid: str) -> str:
+    """Where object ``oid`` lives under a DVC 3 remote's root (``files/md5/ab/cdef...``), as DVC lays it out."""
+    return f"files/md5/{oid[:2]}/{oid[2:]}"
+
+
+def object_id(out: Mapping[str, Any]) -> str:
+    """The md5 of output ``out`` (a dvc.lock ``outs`` item); ``.dir`` ends a directory's listing."""
     if out.get("hash") != "md5" or not out.get("md5"):
         raise ObjectError(f"{out.get('path')}: no DVC 3 md5 in its lock entry; run `dvc repro` with DVC 3 first")
     return str(out["md5"])
 
 
-def _upload(odb: Any, local: Path, oid: str) -> int:
+def _upload(odb: Any, local: Path, oid: str, overwrite: bool = False) -> int:
     path = odb.oid_to_path(oid)
-    if odb.fs.exists(path):
+    if not overwrite and odb.fs.exists(path):
         return 0
     odb.fs.makedirs(odb.fs.parent(path), exist_ok=True)
     odb.fs.put_file(str(local), path)

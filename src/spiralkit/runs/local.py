@@ -27,10 +27,10 @@ from typing import Any
 
 from spiralkit.batch.plan import Plan
 from spiralkit.config import ProjectConfig
-from spiralkit.errors import SpiralError
+from spiralkit.errors import SpiralError, StageFailed
 from spiralkit.runs import begin, board, dvcstage, environment, last_run, launch, preload
 from spiralkit.runs import record as records
-from spiralkit.runs.stage import StageFailed, StageRun, Started
+from spiralkit.runs.stage import StageRun, Started
 from spiralkit.runs.stage import begin as begin_stage
 from spiralkit.runs.stage import finish as finish_stage
 

@@ -7,6 +7,7 @@ Under the store's root (``s3://<bucket>/spiral`` or ``.spiral/`` without a bucke
     runs/<namespace>/<run id>/stages/<stage>.json each stage as it finished: its dvc.lock entry,
                                                   ran or reused, timings, resources
     runs/<namespace>/<run id>/dvc.lock            the run's complete dvc.lock, once every stage is in
+    runs/<namespace>/<run id>/results.json        with it: the metrics and plots outputs and their hashes
     index/<namespace>/<key>.json                  the first result of a stage identity (see dvcstage)
 
 Every file is written once. Run ids start with the UTC time, so the newest run sorts last.
@@ -25,7 +26,8 @@ from typing import Any
 from urllib.parse import quote
 
 from spiralkit.config import ProjectConfig
-from spiralkit.runs.store import RecordError, RecordExists, Store
+from spiralkit.errors import RecordError
+from spiralkit.runs.store import RecordExists, Store
 
 LOCK_SCHEMA = "2.0"
 READERS = 8  # stage records read at once: below botocore's 10 pooled connections
@@ -66,10 +68,13 @@ class RunRecord:
     forced: tuple[str, ...]
     stages: tuple[StagePlan, ...]
     reused: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # stage -> its stage record
+    cost: Mapping[str, Any] = field(default_factory=dict)  # Batch: estimate, budget, --over-budget (spiralkit.cost)
     image: str = ""
     region: str = ""
     queue: str = ""
     jobs: Mapping[str, str] = field(default_factory=dict)  # Batch: stage -> job id (from jobs.json)
+    # dvc.yaml's metrics and plots paths and top-level plot definitions, so results read without a checkout
+    results: Mapping[str, Any] = field(default_factory=dict)
 
     def plan(self, name: str) -> StagePlan:
         for stage in self.stages:
@@ -119,14 +124,11 @@ def _dump(data: Any) -> bytes:
     return (json.dumps(data, indent=1, default=list) + "\n").encode()
 
 
-def _load_json(store: Store, key: str, what: str) -> Any:
-    body = store.read(key)
-    if body is None:
-        raise RecordError(f"{store.uri(key)} not found: {what}")
+def _parse(store: Store, key: str, body: bytes) -> Any:
     try:
         return json.loads(body)
     except ValueError as error:
-        raise RecordError(f"{store.uri(key)} is not a complete record ({error}): {what}") from error
+        raise RecordError(f"{store.uri(key)} is not a complete record ({error})") from error
 
 
 def save(store: Store, record: RunRecord) -> None:
@@ -146,9 +148,10 @@ def load(store: Store, namespace: str, run_id: str | None = None) -> RunRecord:
         if not runs:
             raise RunNotFound(f"no run in {namespace} yet, in {store.uri('runs/' + namespace)}")
         run_id = runs[-1]
-    if store.read(_run_key(namespace, run_id, "run.json")) is None:
+    body = store.read(_run_key(namespace, run_id, "run.json"))
+    if body is None:
         raise RunNotFound(f"no run {run_id!r} in {namespace}, in {store.uri('runs/' + namespace)}")
-    data = _load_json(store, _run_key(namespace, run_id, "run.json"), f"run {run_id!r} in {namespace}")
+    data = _parse(store, _run_key(namespace, run_id, "run.json"), body)
     try:
         data["stages"] = tuple(StagePlan(**{**stage, "upstream": tuple(stage["upstream"])}) for stage in data["stages"])
         data["forced"] = tuple(data["forced"])
@@ -175,10 +178,7 @@ def load_stage(store: Store, record: RunRecord, stage: str) -> dict[str, Any] | 
     body = store.read(key)
     if body is None:
         return None
-    try:
-        found = json.loads(body)
-    except ValueError as error:
-        raise RecordError(f"{store.uri(key)} is not a complete record ({error})") from error
+    found = _parse(store, key, body)
     if not isinstance(found, dict) or found.get("stage") != stage or found.get("run_id") != record.run_id:
         raise RecordError(f"{store.uri(key)} is not stage {stage!r} of run {record.run_id}")
     return found
@@ -222,7 +222,20 @@ def finish(store: Store, record: RunRecord, stage: str | None = None) -> bool:
         store.create(_run_key(record.namespace, record.run_id, "dvc.lock"), text.encode())
     except RecordExists:
         return False
+    store.create(_run_key(record.namespace, record.run_id, "results.json"), _dump(results(record, done)))
     return True
+
+
+def results(record: RunRecord, done: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
+    """The run's metrics and plots outputs (lock ``outs`` items plus their stage): a reader of the latest
+    run's metrics needs this file and the objects, not the record and every stage."""
+    kinds = {path: kind for kind in ("metrics", "plots") for path in record.results.get(kind, [])}
+    found: dict[str, dict[str, Any]] = {"metrics": {}, "plots": {}}
+    for name, stage in done.items():
+        for out in stage["entry"].get("outs", []):
+            if (kind := kinds.get(out["path"])) is not None:
+                found[kind][out["path"]] = {**out, "stage": name}
+    return found
 
 
 def lock(store: Store, record: RunRecord) -> str:

@@ -19,16 +19,10 @@ from pathlib import Path
 from typing import Any
 
 from spiralkit import namespace as namespaces
-from spiralkit.errors import SpiralError
+from spiralkit.errors import RecordError, StageFailed
 from spiralkit.runs import dvcstage, launch
 from spiralkit.runs import record as records
-from spiralkit.runs.store import RecordError, Store
-
-
-class StageFailed(SpiralError):
-    """The stage's own command failed: its output above says why."""
-
-    exit_code = 7
+from spiralkit.runs.store import Store
 
 
 @dataclass(frozen=True)
@@ -130,7 +124,8 @@ def finish(run: StageRun, started: Started, succeeded: bool) -> dict[str, Any]:
         raise StageFailed(f"stage {name} failed in run {run.record.run_id}")
     entry = dvcstage.commit(started.prepared)
     repo = started.prepared.stage.repo
-    pushed = sum(dvcstage.push(repo, run.root, out) for out in entry.get("outs", []))
+    prod = run.record.namespace == namespaces.PROD
+    pushed = sum(dvcstage.push(repo, run.root, out, overwrite=prod) for out in entry.get("outs", []))
     run.echo(f"spiral: {name}: pushed {pushed} object(s)")
     return _record(run, name, started.started, started.identity, entry, "ran", run.record.run_id)
 

@@ -16,13 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from spiralkit import aws
-from spiralkit.errors import SpiralError
-
-
-class RecordError(SpiralError):
-    """A run record is missing, unreadable, or not the one the run expects."""
-
-    exit_code = 10
+from spiralkit.errors import RecordError
 
 
 class RecordExists(RecordError):

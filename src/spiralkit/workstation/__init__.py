@@ -7,10 +7,8 @@ here (``settings``, ``lookup``, ``home``, ``network``, ``profile``, ``userdata``
 scripts and systemd units in this repository's ``workstation/``.
 """
 
-from spiralkit.errors import SpiralError
+from spiralkit.errors import AwsError
 
 
-class WorkstationError(SpiralError):
+class WorkstationError(AwsError):
     """A workstation cannot be created, found or reached; the message says what to do."""
-
-    exit_code = 5

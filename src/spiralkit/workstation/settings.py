@@ -28,6 +28,7 @@ DEFAULTS: Mapping[str, Any] = {
     "image_tag": "workstation",
     "gpu_image_tag": "workstation-gpu",
     "idle_minutes": 60,
+    "max_hours": 12,  # up at most this long after each start, busy or not, unless `spiral keepalive` renews it
     "cpu_threshold": 10.0,
     "gpu_threshold": 10.0,
     "root_gib": 60,
@@ -38,6 +39,7 @@ DEFAULTS: Mapping[str, Any] = {
 }
 _RANGES = {
     "idle_minutes": (10, 24 * 60),
+    "max_hours": (1, 24 * 7),
     "root_gib": (30, 2000),
     "home_gib": (1, 16000),
     "cpu_threshold": (1, 100),
@@ -59,6 +61,7 @@ class Settings:
     ami_parameter: str
     image_tag: str
     idle_minutes: int
+    max_hours: int
     cpu_threshold: float
     gpu_threshold: float
     root_gib: int
@@ -77,6 +80,9 @@ class Settings:
             {"Key": "Name", "Value": f"{self.name}-{role}" if role != "instance" else self.name},
             {"Key": "spiral:project", "Value": self.project},
             {"Key": "spiral:owner", "Value": self.owner},
+            # The keys Batch jobs carry too, so `spiral cost --by user` and budgets add workstations and jobs up.
+            {"Key": "spiral:user", "Value": self.owner},
+            {"Key": "spiral:namespace", "Value": f"user.{self.owner}"},
             {"Key": "spiral:cost-centre", "Value": self.cost_centre},
             {"Key": "spiral:role", "Value": role},
         ]
@@ -147,6 +153,7 @@ def resolve(
         ami_parameter=values[f"{prefix}ami_parameter"],
         image_tag=values[f"{prefix}image_tag"],
         idle_minutes=values["idle_minutes"],
+        max_hours=values["max_hours"],
         cpu_threshold=values["cpu_threshold"],
         gpu_threshold=values["gpu_threshold"],
         root_gib=values["root_gib"],

@@ -52,6 +52,7 @@ def cloud_config(settings: Settings, launch: Launch) -> dict[str, Any]:
     }
     agent = {
         "idle_minutes": settings.idle_minutes,
+        "max_hours": settings.max_hours,
         "cpu_threshold": settings.cpu_threshold,
         "gpu_threshold": settings.gpu_threshold,
         "jupyter_token_file": JUPYTER_TOKEN,

@@ -32,6 +32,7 @@ DEFAULTS = {
     "gpu_threshold": 10,
     "disk_threshold": 10,
     "session_cap_minutes": 120,
+    "max_hours": None,  # lifetime after each start unless a lease runs; None: no cap
     "interval_seconds": 60,
     "jupyter_url": "http://127.0.0.1:8888",
     "jupyter_token_file": "/etc/spiral/jupyter-token",
@@ -132,7 +133,7 @@ class Observer:
 
     def __init__(self, config: dict[str, Any]) -> None:
         self.config = config
-        self.at = time.monotonic()
+        self.at = self.started = time.monotonic()
         self.cpu = rules.cpu_times(Path("/proc/stat").read_text())
         self.disk = rules.disk_busy_ms(Path("/proc/diskstats").read_text())
         self.opened: dict[tuple[str, int], float] = {}
@@ -160,6 +161,7 @@ class Observer:
             gpu_present=gpu_present,
             disk_percent=rules.disk_percent(self.disk, disk, now - self.at),
             lease_until=lease(self.config),
+            up_since=self.started,
             notes=tuple(note for note in (jupyter_note, gpu_note) if note),
         )
         self.at, self.cpu, self.disk = now, cpu, disk
@@ -185,6 +187,7 @@ def main(argv: list[str] | None = None) -> int:
         gpu_threshold=float(config["gpu_threshold"]),
         disk_threshold=float(config["disk_threshold"]),
         session_cap_seconds=60.0 * config["session_cap_minutes"],
+        max_up_seconds=None if config["max_hours"] is None else 3600.0 * config["max_hours"],
     )
     observer = Observer(config)
     last_active = observer.at  # monotonic: a wall-clock jump neither stops the machine nor keeps it up

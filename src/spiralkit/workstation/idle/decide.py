@@ -32,6 +32,9 @@ class Policy:
     gpu_threshold: float = 10.0  # percent, the busiest GPU
     disk_threshold: float = 10.0  # percent of the interval the busiest disk was doing I/O (iostat's %util)
     session_cap_seconds: float = 2 * 3600.0  # how long a session nobody types in still counts, once opened
+    # The longest the machine runs after a start, busy or not, unless a lease (`spiral keepalive`) says
+    # longer: a forgotten loop or a notebook left polling must not keep a GPU box up for weeks. None: no cap.
+    max_up_seconds: float | None = None
 
 
 @dataclass(frozen=True)
@@ -62,6 +65,7 @@ class Observation:
     gpu_present: bool = False  # a GPU exists; with gpu_percent None, nvidia-smi failed
     disk_percent: float | None = None  # the busiest disk
     lease_until: float | None = None  # already capped by :func:`lease_until`
+    up_since: float | None = None  # monotonic: when the agent started, i.e. since the machine's last start
     notes: Sequence[str] = field(default_factory=tuple)  # observer failures, logged as-is
 
     def monotonic(self, epoch: float) -> float:
@@ -108,6 +112,8 @@ def decide(last_active: float, obs: Observation, policy: Policy) -> Decision:
     full idle period. Jupyter kernels and terminal input count at the time they happened, not at the
     time we looked; a lease counts until it expires, so the idle clock starts then.
     """
+    if (overdue := _past_lifetime(obs, policy)) is not None:
+        return Decision(True, last_active, overdue)
     reasons = active_now(obs, policy)
     if reasons:
         last_active = max(last_active, obs.now)
@@ -125,6 +131,20 @@ def decide(last_active: float, obs: Observation, policy: Policy) -> Decision:
         return Decision(True, last_active, f"stop: {budget}; {_quiet(obs)}")
     why = "; ".join(reasons) if reasons else "nothing active"
     return Decision(False, last_active, f"keep: {why}; {budget}")
+
+
+def _past_lifetime(obs: Observation, policy: Policy) -> str | None:
+    """Why the machine stops although it may be busy: up past its lifetime, and no lease runs now."""
+    if policy.max_up_seconds is None or obs.up_since is None:
+        return None
+    up = obs.now - obs.up_since
+    leased = obs.lease_until is not None and obs.monotonic(obs.lease_until) >= obs.now
+    if up < policy.max_up_seconds or leased:
+        return None
+    return (
+        f"stop: up {up / 3600:.1f} h, past the {policy.max_up_seconds / 3600:g} h lifetime with no lease "
+        "(`spiral keepalive --for 6h` renews it); the home volume stays"
+    )
 
 
 def _quiet(obs: Observation) -> str:

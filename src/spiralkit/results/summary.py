@@ -1,0 +1,35 @@
+"""The headline of a run in Markdown, for a GitHub job summary or a pull-request comment.
+
+Metrics with their change against prod, the params that differ, and where the full report is: what a
+reviewer needs to decide without opening anything else.
+"""
+
+from __future__ import annotations
+
+from spiralkit.results.client import Run
+from spiralkit.results.compare import Comparison
+from spiralkit.results.text import delta, number
+
+
+def markdown(run: Run, comparison: Comparison | None, report: str) -> str:
+    """``run``'s headline against ``comparison.base`` (prod), pointing at ``report``."""
+    lines = [f"### {run.record.project}: {run.namespace} run `{run.id}`", ""]
+    if comparison is None:
+        lines += ["No complete prod run to compare with yet.", "", "| metric | value |", "|---|---:|"]
+        lines += [f"| {name} | {number(value)} |" for name, value in run.metrics.items()]
+    else:
+        lines += [
+            f"Against prod `{comparison.base.id}`:",
+            "",
+            "| metric | this run | prod | change |",
+            "|---|---:|---:|---:|",
+        ]
+        lines += [
+            f"| {c.name} | {number(c.after)} | {number(c.before)} | {delta(c) or 'same'} |" for c in comparison.metrics
+        ]
+        if comparison.params:
+            changed = ", ".join(f"`{c.name}` {c.before} → {c.after}" for c in comparison.params)
+            lines += ["", f"Params that differ: {changed}."]
+        lines += ["", f"Data: {len(comparison.data)} output(s) differ from prod, {comparison.same_data} the same."]
+    lines += ["", f"Report: {report}", ""]
+    return "\n".join(lines)
