@@ -95,12 +95,7 @@ def assert_answers_arrived(project: Path, answers: Mapping[str, Any]) -> None:
     assert pyproject["project"]["description"] == answers["description"]
     assert pyproject["project"]["authors"] == [{"name": answers["author_name"], "email": answers["author_email"]}]
     spiral = pyproject["tool"]["spiral"]
-    assert (spiral["project"], spiral["bucket"], spiral["job_queue"], spiral["ecr_repository"]) == (
-        answers["project_name"],
-        answers["s3_bucket"],
-        answers["batch_job_queue"],
-        answers["ecr_repository"],
-    )
+    assert spiral["project"] == answers["project_name"]
 
     package = answers["package_name"]
     docstring = ast.get_docstring(files[f"src/{package}/__init__.py"], clean=False) or ""
@@ -118,6 +113,20 @@ def assert_answers_arrived(project: Path, answers: Mapping[str, Any]) -> None:
     assert stages["train"]["cmd"] == f"python -m {package}.train"
     assert f"src/{package}/io.py" in stages["ingest"]["deps"]
 
+    copyright_line = {"MIT": "\n", "BSD-3-Clause": "\n", "Proprietary": ". All rights reserved.\n"}
+    if answers["license"] in copyright_line:
+        assert f"Copyright (c) {answers['author_name']}{copyright_line[answers['license']]}" in files["LICENSE"]
+
+    if answers.get("production", True) is False:
+        assert spiral == {"project": answers["project_name"]}  # no AWS key, no [tool.spiral.*] table
+        for operations in ("Dockerfile", ".dockerignore", "infra", ".devcontainer", ".github/workflows/deploy.yml"):
+            assert not (project / operations).exists(), operations
+        return
+    assert (spiral["bucket"], spiral["job_queue"], spiral["ecr_repository"]) == (
+        answers["s3_bucket"],
+        answers["batch_job_queue"],
+        answers["ecr_repository"],
+    )
     labels = dict(_docker_words(files["Dockerfile"]))
     assert labels["org.opencontainers.image.description"] == answers["description"]
     assert labels["org.opencontainers.image.title"] == answers["project_name"]
@@ -134,6 +143,3 @@ def assert_answers_arrived(project: Path, answers: Mapping[str, Any]) -> None:
     }
     assert stack["GitHubRepository"]["Default"] == answers["github_repository"]
     assert files[".devcontainer/devcontainer.json"]["name"] == f"{answers['project_name']} workstation"
-    copyright_line = {"MIT": "\n", "BSD-3-Clause": "\n", "Proprietary": ". All rights reserved.\n"}
-    if answers["license"] in copyright_line:
-        assert f"Copyright (c) {answers['author_name']}{copyright_line[answers['license']]}" in files["LICENSE"]

@@ -40,6 +40,7 @@ def rendered_answers(dst: Path, data: dict[str, Any]) -> dict[str, Any]:
         pytest.param({"project_name": "off", "batch_job_queue": "1e3", "ecr_repository": "123"}, id="yaml-numbers"),
         pytest.param({"batch_job_queue": "q" * 124}, id="queue-longest"),
         pytest.param({"description": "Ünïcödé — prédictions “quoted” 数据"}, id="unicode"),
+        pytest.param({"production": False, "description": "Local first: no AWS yet"}, id="no-production"),
     ],
 )
 def test_odd_but_valid_answers_reach_every_file_intact(tmp_path: Path, data: dict[str, Any]) -> None:
@@ -81,11 +82,11 @@ def test_an_answer_that_would_break_the_project_is_refused(
 @pytest.mark.parametrize(
     ("folder", "project", "package"),
     [
-        pytest.param("Churn Model", "churn-model", "churn_model", id="spaces-and-capitals"),
+        pytest.param("Case Triage", "case-triage", "case_triage", id="spaces-and-capitals"),
         pytest.param("fraud_radar.v2", "fraud-radar-v2", "fraud_radar_v2", id="underscore-and-dot"),
-        pytest.param("2024_data", "churn-model", "churn_model", id="digit-first"),
-        pytest.param("x", "churn-model", "churn_model", id="too-short"),
-        pytest.param("ab--c!", "churn-model", "churn_model", id="punctuation"),
+        pytest.param("2024_data", "case-triage", "case_triage", id="digit-first"),
+        pytest.param("x", "case-triage", "case_triage", id="too-short"),
+        pytest.param("ab--c!", "case-triage", "case_triage", id="punctuation"),
         pytest.param("json", "json", "json_model", id="stdlib-name"),
         pytest.param("class", "class", "class_model", id="keyword"),
     ],

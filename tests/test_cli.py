@@ -67,3 +67,14 @@ def test_an_unforeseen_aws_or_filesystem_error_is_one_line_not_a_traceback(
     err = capsys.readouterr().err
     assert err.startswith(f"spiral: error: {message}")
     assert err.count("\n") == 1
+
+
+def test_help_speaks_to_users_not_developers(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as done:
+        main(["--help"])
+    assert done.value.code == 0
+    shown = capsys.readouterr().out
+    assert "pipeline" in shown
+    assert "COMMAND --help" in shown
+    for developer_words in ("``", "parses arguments", "the library"):
+        assert developer_words not in shown

@@ -45,6 +45,14 @@ def test_without_a_bucket_outputs_stay_local(tmp_path: Path) -> None:
     assert config.load(tmp_path).publish_root == str(tmp_path.resolve() / "published")
 
 
+def test_a_project_without_aws_needs_only_its_name(tmp_path: Path) -> None:
+    """What copier writes when `production` is answered no: no region, no bucket, outputs here."""
+    write(tmp_path, '[tool.spiral]\nproject = "case-triage"\n')
+    project = config.load(tmp_path)
+    assert (project.project, project.region, project.bucket) == ("case-triage", "", "")
+    assert project.publish_root == str(tmp_path.resolve() / "published")
+
+
 def test_a_pyproject_without_tool_spiral_is_not_a_project(tmp_path: Path) -> None:
     write(tmp_path, "[project]\nname = 'other'\n")
     with pytest.raises(ConfigError, match=r"no pyproject.toml with a \[tool.spiral\] table"):
@@ -57,10 +65,11 @@ def test_a_pyproject_without_tool_spiral_is_not_a_project(tmp_path: Path) -> Non
         (('region = "eu-west-1"', 'region = "europe"'), "not an AWS region"),
         (('bucket = "acme-churn"', 'bucket = "Acme_Churn"'), "bucket naming rules"),
         (('job_queue = "churn-queue"', 'job_que = "x"'), "unknown key"),
-        (('region = "eu-west-1"', ""), "needs `project` and `region`"),
+        (('region = "eu-west-1"', ""), "sets bucket, job_queue but no `region`"),
+        (('project = "churn-model"', ""), "needs `project`"),
         (("[tool.spiral]", "[tool.spiral"), "not valid TOML"),
     ],
-    ids=["bad-region", "bad-bucket", "typo-in-key", "missing-region", "broken-toml"],
+    ids=["bad-region", "bad-bucket", "typo-in-key", "missing-region", "missing-project", "broken-toml"],
 )
 def test_bad_settings_are_refused_naming_the_file(tmp_path: Path, edit: tuple[str, str], message: str) -> None:
     write(tmp_path, GOOD.replace(*edit))

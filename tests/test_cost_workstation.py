@@ -8,12 +8,12 @@ import json
 from pathlib import Path
 
 import boto3
-import idle_decide as rules
 import pytest
 import requests
 from test_workstation import as_iam_user, granted, instances, project, written  # noqa: F401  (fixtures)
 
 from spiralkit.cli import main
+from spiralkit.workstation.idle import decide as rules
 
 HOUR = 3600.0
 T0 = 1_780_000_000.0

@@ -1,5 +1,5 @@
-"""The idle-stop agent's observers (workstation/idle_agent.py) on this real machine: its sockets,
-its processes, an HTTP server standing in for Jupyter, and whole runs of the agent."""
+"""The idle-stop agent's observers (spiralkit.workstation.idle.agent) on this real machine: its sockets,
+its processes, an HTTP server standing in for Jupyter, and whole runs of the agent as the instance runs it."""
 
 from __future__ import annotations
 
@@ -15,11 +15,11 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import idle_agent as agent
-import idle_decide as rules
 import pytest
 
-AGENT_DIR = Path(agent.__file__).parent
+from spiralkit.workstation import host, userdata
+from spiralkit.workstation.idle import agent
+from spiralkit.workstation.idle import decide as rules
 
 KERNELS = (Path(__file__).parent / "data" / "idle" / "jupyter_kernels.json").read_text()
 
@@ -199,14 +199,28 @@ def _python39() -> str | None:
 
 
 def _run_agent(python: str, config: dict[str, object], tmp_path: Path, *args: str) -> str:
+    """Run the agent as spiral-idle.service does, from the package user-data writes, under ``tmp_path``."""
+    opt = tmp_path / "opt"
+    for name in host.IDLE_MODULES:  # the files user-data writes into IDLE_PACKAGE, byte for byte
+        target = opt / Path(userdata.IDLE_PACKAGE).relative_to("/opt") / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(host.idle_source(name))
+    unit = dict(
+        line.split("=", 1) for line in host.read("spiral-idle.service").splitlines() if "=" in line and line[0] != "#"
+    )
+    pythonpath = unit["Environment"].removeprefix("PYTHONPATH=").replace("/opt", str(opt), 1)
+    interpreter, *argv = unit["ExecStart"].split()
+    assert (interpreter, argv[:2]) == ("/usr/bin/python3", ["-m", "spiral_idle.agent"])
     path = tmp_path / "agent.json"
     path.write_text(json.dumps(config))
     done = subprocess.run(
-        [python, str(AGENT_DIR / "idle_agent.py"), "--config", str(path), *args],
+        [python, *argv[:2], "--config", str(path), *args],
         capture_output=True,
         text=True,
         timeout=60,
         check=True,
+        cwd=tmp_path,
+        env={"PATH": os.environ["PATH"], "PYTHONPATH": pythonpath},  # no spiralkit: the instance has none
     )
     return done.stdout
 

@@ -1,4 +1,4 @@
-"""The idle-stop decisions (workstation/idle_decide.py) over recorded and constructed inputs.
+"""The idle-stop decisions (spiralkit.workstation.idle.decide) over recorded and constructed inputs.
 
 Every activity kind keeps the machine up; a lease keeps it up until it expires; a machine with
 none of them stops after the idle time and not before. The samples in tests/data/idle/ were
@@ -10,8 +10,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import idle_decide as rules
 import pytest
+
+from spiralkit.workstation.idle import decide as rules
 
 DATA = Path(__file__).parent / "data" / "idle"
 HOUR = 3600.0

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import idle_decide as rules
 import pytest
 from faults_plugin import FaultCase
+
+from spiralkit.workstation.idle import decide as rules
 
 MINUTE, HOUR = 60.0, 3600.0
 DAY = 24 * 60  # minutes

@@ -65,14 +65,15 @@ def test_the_pre_commit_hook_passes_unlocked_and_fresh_and_fails_stale(default_p
     assert "Run `spiral lock`" in stale.stdout
 
 
-def test_the_published_hook_and_the_generated_one_agree() -> None:
-    """This repository's .pre-commit-hooks.yaml and the template's `repo: local` copy of it."""
-    for path in (ROOT / ".pre-commit-hooks.yaml", ROOT / "template" / ".pre-commit-config.yaml.jinja"):
+def test_the_published_hook_and_the_generated_one_agree(tmp_path: Path) -> None:
+    """This repository's .pre-commit-hooks.yaml and the generated projects' `repo: local` copy of it."""
+    generated = render(tmp_path / "case-triage", skip_tasks=True) / ".pre-commit-config.yaml"
+    for path in (ROOT / ".pre-commit-hooks.yaml", generated):
         run(["pre-commit", "validate-manifest" if path.name.endswith("hooks.yaml") else
              "validate-config", str(path)], ROOT)  # fmt: skip
     published = yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text())
     (manifest,) = [h for h in published if h["id"] == "spiral-lock-check"]
-    config = yaml.safe_load((ROOT / "template" / ".pre-commit-config.yaml.jinja").read_text())
+    config = yaml.safe_load(generated.read_text())
     (local,) = [h for r in config["repos"] for h in r["hooks"] if h["id"] == "spiral-lock-check"]
     for key in ("entry", "language", "files", "pass_filenames"):
         assert local[key] == manifest[key], key

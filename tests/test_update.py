@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -86,3 +87,24 @@ def test_update_merges_parameters_and_keeps_answers(template_v1: Path, tmp_path:
     assert "C: 0.3" in merged
     assert "seed: 7" in merged
     assert 'region = "eu-west-1"' in (project / "pyproject.toml").read_text()
+
+
+def test_a_local_project_adds_production_through_update(template_v1: Path, tmp_path: Path) -> None:
+    """Start without AWS, then answer `production` yes: the operations files and settings arrive, edits stay."""
+    project = render(tmp_path / "case-triage", {"production": False}, src=template_v1, vcs_ref="v1")
+    operations = ["infra/stack.yaml", "Dockerfile", ".dockerignore", ".devcontainer/devcontainer.json",
+                  ".github/workflows/deploy.yml", ".github/workflows/lock.yml"]  # fmt: skip
+    assert [name for name in operations if (project / name).exists()] == []
+    assert tomllib.loads((project / "pyproject.toml").read_text())["tool"]["spiral"] == {"project": "case-triage"}
+    params = project / "params.yaml"
+    params.write_text(params.read_text().replace("C: 1.0", "C: 0.3"))
+    run(["git", "commit", "-qam", "Tune C"], project)
+
+    run_update(project, data={"production": True}, defaults=True, overwrite=True, unsafe=True, quiet=True)
+
+    assert [name for name in operations if not (project / name).is_file()] == []
+    spiral = tomllib.loads((project / "pyproject.toml").read_text())["tool"]["spiral"]
+    assert (spiral["region"], spiral["job_queue"]) == ("us-east-1", "case-triage-queue")
+    assert {"batch", "workstation"} <= spiral.keys()
+    assert "C: 0.3" in params.read_text()
+    assert yaml.safe_load((project / ".copier-answers.yml").read_text())["production"] is True

@@ -31,11 +31,18 @@ from spiralkit.commands import (
 from spiralkit.errors import AwsError, SpiralError
 
 COMMANDS = (namespace, run, status, pull, logs, job, infra, workstation, keepalive, lock, cost, runs, report)
+# What `spiral --help` tells a user; the module docstring above is for developers.
+DESCRIPTION = (
+    "Run a spiralkit project's DVC pipeline here or on AWS Batch, in your namespace; follow, pull, compare "
+    "and report its runs; see what they cost; keep its conda-lock.yml fresh; deploy its AWS resources; "
+    "start and stop your workstation."
+)
+EPILOG = "`spiral COMMAND --help` says more about each command. Run it inside a project made by `copier copy`."
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The full argument parser, one subparser per command module."""
-    parser = argparse.ArgumentParser(prog="spiral", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="spiral", description=DESCRIPTION, epilog=EPILOG)
     parser.add_argument("--version", action="version", version=f"spiral {__version__}")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for module in COMMANDS:

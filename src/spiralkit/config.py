@@ -27,7 +27,7 @@ class ProjectConfig:
 
     root: Path
     project: str
-    region: str
+    region: str = ""  # empty only in a project without AWS (copier's `production` answered no)
     bucket: str = ""
     job_queue: str = ""
     ecr_repository: str = ""
@@ -68,10 +68,12 @@ def load(start: Path | None = None) -> ProjectConfig:
     known = {"project", "region", "bucket", "job_queue", "ecr_repository", "production_branch"}
     if unknown := sorted(set(table) - known):
         raise ConfigError(f"{path}: unknown key(s) in [tool.spiral]: {', '.join(unknown)}")
-    if "project" not in table or "region" not in table:
-        raise ConfigError(f"{path}: [tool.spiral] needs `project` and `region`")
+    if "project" not in table:
+        raise ConfigError(f"{path}: [tool.spiral] needs `project`")
+    if "region" not in table and (aws := sorted({"bucket", "job_queue", "ecr_repository"} & set(table))):
+        raise ConfigError(f"{path}: [tool.spiral] sets {', '.join(aws)} but no `region`")
     config = ProjectConfig(root=root, sections=sections, **table)
-    if not REGION_RE.match(config.region):
+    if "region" in table and not REGION_RE.match(config.region):
         raise ConfigError(f"{path}: region {config.region!r} is not an AWS region like 'eu-west-1'")
     if config.bucket and not BUCKET_RE.match(config.bucket):
         raise ConfigError(f"{path}: bucket {config.bucket!r} breaks S3's bucket naming rules")

@@ -7,8 +7,8 @@ Everything stays in Arrow until a caller asks for pandas (:func:`read_frame`).
 
 Files are written uncompressed by default (dictionary encoding still shrinks repeated values): on the
 2-core machines pipelines run on, decompression, not the disk, is what slows a read. A zstd file a third
-smaller took 1.6 times as long to read (docs/benchmarks.md). Pass ``compression="zstd"`` for archives
-and slow links.
+smaller took about twice as long to read (docs/benchmarks.md, made by `nox -s bench`: compare its zstd
+line with the uncompressed one). Pass ``compression="zstd"`` for archives and slow links.
 """
 
 from __future__ import annotations

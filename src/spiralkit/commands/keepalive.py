@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from spiralkit.errors import UsageError
-from spiralkit.workstation import host
+from spiralkit.workstation.idle import decide as rules
 
 DEFAULT_LEASE = "/var/lib/spiral/lease.json"
 
@@ -24,7 +24,6 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    rules = host.rules()
     try:
         seconds = rules.parse_duration(args.duration)
     except ValueError as error:

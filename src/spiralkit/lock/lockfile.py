@@ -30,10 +30,11 @@ INSTALL_PROJECT = "python -m pip install --no-deps --no-cache-dir ."
 def read_lock(path: Path) -> Lockfile:
     """Parse ``path`` with conda-lock; a missing or unreadable lock is a stale one."""
     if not path.is_file():
+        workflow = (path.parent / ".github" / "workflows" / "lock.yml").is_file()  # a project without AWS has none
         raise StaleLockError(
             f"{path.name} not found: this project has never been locked. Run `spiral lock` where "
-            "micromamba (or conda) and conda-forge are reachable and commit conda-lock.yml, or "
-            "push: the lock workflow writes it"
+            f"micromamba (or conda) and conda-forge are reachable and commit {path.name}"
+            + (", or push: the lock workflow writes it" if workflow else "")
         )
     try:
         return parse_conda_lock_file(path)

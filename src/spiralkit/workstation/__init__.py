@@ -3,7 +3,8 @@ through SSM Session Manager, with a persistent home volume, and stopped by an ag
 
 The command-line verbs are in ``spiralkit.commands.workstation``; each step lives in its own module
 here (``settings``, ``lookup``, ``home``, ``network``, ``profile``, ``userdata``, ``machine``,
-``connect``). The files that run on the instance live in this repository's ``workstation/``.
+``connect``). What runs on the instance: the idle agent (``idle``, a package of its own) and the
+scripts and systemd units in this repository's ``workstation/``.
 """
 
 from spiralkit.errors import AwsError

@@ -1,16 +1,16 @@
-"""The files that run on the instance (this repository's ``workstation/``), wherever spiralkit is
-installed: the wheel carries them as ``spiralkit/workstation/host/``; an editable install from a
-checkout reads them in place."""
+"""The files that run on the instance, wherever spiralkit is installed: the scripts and systemd units
+of this repository's ``workstation/`` (the wheel carries them as ``spiralkit/workstation/host/``; an
+editable install from a checkout reads them in place), and the idle agent's own package
+(``spiralkit.workstation.idle``), which the instance runs as ``spiral_idle``."""
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from functools import cache
+from importlib import resources
 from pathlib import Path
-from types import ModuleType
 
-from spiralkit.workstation import WorkstationError
+from spiralkit.workstation import WorkstationError, idle
+
+IDLE_MODULES = ("__init__.py", "decide.py", "agent.py")
 
 
 def directory() -> Path:
@@ -18,7 +18,7 @@ def directory() -> Path:
     if packaged.is_dir():
         return packaged
     checkout = Path(__file__).resolve().parents[3] / "workstation"
-    if (checkout / "idle_agent.py").is_file():
+    if (checkout / "start.sh").is_file():
         return checkout
     raise WorkstationError(f"spiralkit's workstation files are missing from {packaged}: reinstall it")
 
@@ -27,14 +27,6 @@ def read(name: str) -> str:
     return (directory() / name).read_text(encoding="utf-8")
 
 
-@cache
-def rules() -> ModuleType:
-    """``idle_decide.py``: the one definition of idle, of the lease file and of durations."""
-    path = directory() / "idle_decide.py"
-    spec = importlib.util.spec_from_file_location("spiral_idle_decide", path)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up while it is executed
-    spec.loader.exec_module(module)
-    return module
+def idle_source(name: str) -> str:
+    """One module of the idle agent, as the instance gets it: the installed file, byte for byte."""
+    return resources.files(idle).joinpath(name).read_text(encoding="utf-8")

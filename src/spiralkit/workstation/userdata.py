@@ -1,6 +1,7 @@
 """The instance's user-data: a cloud-config that installs Docker, the SSM agent and the ECR
-credential helper, writes spiralkit's host files (``workstation/``), and starts the workstation
-container and the idle-stop agent as systemd units, so both come back after every stop/start.
+credential helper, writes spiralkit's host files (``workstation/`` and the idle agent's package),
+and starts the workstation container and the idle-stop agent as systemd units, so both come back
+after every stop/start.
 
 It is written as JSON (a subset of YAML that cloud-init reads) from a dict, so no file content can
 break the YAML, and gzip-compressed, which cloud-init detects: the host files alone are near
@@ -19,9 +20,9 @@ from spiralkit.workstation.settings import Settings
 
 HEADER = "#cloud-config\n"
 JUPYTER_TOKEN = "/etc/spiral/jupyter-token"
+# The idle agent's package on the instance; spiral-idle.service runs `python3 -m spiral_idle.agent` from it.
+IDLE_PACKAGE = "/opt/spiral/spiral_idle"
 HOST_FILES = (  # (file in workstation/, path on the instance, mode)
-    ("idle_decide.py", "/opt/spiral/idle_decide.py", "0644"),
-    ("idle_agent.py", "/opt/spiral/idle_agent.py", "0755"),
     ("start.sh", "/opt/spiral/start.sh", "0755"),
     ("spiral-workstation.service", "/etc/systemd/system/spiral-workstation.service", "0644"),
     ("spiral-idle.service", "/etc/systemd/system/spiral-idle.service", "0644"),
@@ -56,7 +57,8 @@ def cloud_config(settings: Settings, launch: Launch) -> dict[str, Any]:
         "gpu_threshold": settings.gpu_threshold,
         "jupyter_token_file": JUPYTER_TOKEN,
     }
-    files = [_file(path, host.read(name), mode) for name, path, mode in HOST_FILES] + [
+    files = [_file(f"{IDLE_PACKAGE}/{name}", host.idle_source(name), "0644") for name in host.IDLE_MODULES]
+    files += [_file(path, host.read(name), mode) for name, path, mode in HOST_FILES] + [
         _file("/etc/spiral/workstation.env", "".join(f"{k}={v}\n" for k, v in env.items()), "0600"),
         _file("/etc/spiral/idle-agent.json", json.dumps(agent, indent=2) + "\n", "0644"),
         _file(JUPYTER_TOKEN, launch.jupyter_token + "\n", "0600"),

@@ -1,8 +1,8 @@
 """Stage 1, ingest: bring the source data in as it stood on one day, unchanged but for column names.
 
 The day (`ingest.snapshot` in params.yaml) is the data's version: the same day always gives the same
-rows, so every run records which data it used, and a new day gives a new result. The weekly
-retraining sets the day it runs on (`spiral run --set ingest.snapshot=...`).
+rows, so every run records which data it used, and a new day gives a new result. In production the
+scheduled retraining sets the day it runs on (`spiral run --set ingest.snapshot=...`).
 """
 
 from datetime import date, timedelta
@@ -18,7 +18,7 @@ FIRST_CASE = date(2025, 1, 1)  # the example's cases arrived one a day from this
 
 
 def load(dataset: str, snapshot: str = "9999-12-31") -> pa.Table:
-    """The cases of ``dataset`` received by ``snapshot``: ``case_id``, measurements, ``label``.
+    """The cases of ``dataset`` received by ``snapshot``: ``case_id``, the measurements, ``label``.
 
     The example reads a table bundled with scikit-learn so the first spiral runs offline; replace
     this function with a read of your real source as of the snapshot (a warehouse query

@@ -32,7 +32,7 @@ def feature_names(table: pa.Table) -> list[str]:
 
 
 def save_model(model: Any, path: Path = MODEL) -> None:
-    """Save with skops: the same model is the same bytes, and loading runs no code from it."""
+    """Save with skops: the same model gives the same bytes, and loading runs no code."""
     models.save(model, path)
 
 

@@ -1,13 +1,12 @@
-#!/usr/bin/env python3
 """Stop this workstation once nobody has used it for a while; log why it stops, or why not.
 
 Runs on the instance (systemd unit ``spiral-idle.service``), outside the workstation container,
 as root so it can see every process and socket. Once a minute it observes the machine, asks
-``idle_decide.decide`` and, when told to, powers off: the instance was launched with
+``decide.decide`` and, when told to, powers off: the instance was launched with
 ``InstanceInitiatedShutdownBehavior=stop``, so power-off means *stopped*, home volume intact,
 and the agent needs no AWS permission at all.
 
-    python3 idle_agent.py --config /etc/spiral/idle-agent.json [--once]
+    python3 -m spiral_idle.agent --config /etc/spiral/idle-agent.json [--once]
 
 Standard library only, Python 3.9 compatible (the instance's own python3).
 """
@@ -23,8 +22,9 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
+from typing import Any
 
-import idle_decide as rules  # the sibling file: python puts this script's folder on sys.path
+from . import decide as rules  # spiralkit.workstation.idle here, spiral_idle on the instance
 
 DEFAULTS = {
     "idle_minutes": 60,
@@ -91,7 +91,7 @@ def terminal_input(pts: Path = Path("/dev/pts")) -> float | None:
     return max(times) if times else None
 
 
-def jupyter(config: dict, now: float) -> tuple[float | None, str | None]:
+def jupyter(config: dict[str, Any], now: float) -> tuple[float | None, str | None]:
     """Latest kernel activity, or a note saying why Jupyter could not be asked."""
     token_file = Path(config["jupyter_token_file"])
     token = token_file.read_text().strip() if token_file.exists() else ""
@@ -120,7 +120,7 @@ def gpu() -> tuple[float | None, bool, str | None]:
     return percent, True, None if percent is not None else f"nvidia-smi failed ({done.stderr.strip()[:200]})"
 
 
-def lease(config: dict) -> float | None:
+def lease(config: dict[str, Any]) -> float | None:
     path = Path(config["lease_file"])
     try:
         return rules.lease_until(path.read_text(), written=path.stat().st_mtime)
@@ -131,7 +131,7 @@ def lease(config: dict) -> float | None:
 class Observer:
     """What the agent remembers between looks: CPU and disk counters, and when each session opened."""
 
-    def __init__(self, config: dict) -> None:
+    def __init__(self, config: dict[str, Any]) -> None:
         self.config = config
         self.at = self.started = time.monotonic()
         self.cpu = rules.cpu_times(Path("/proc/stat").read_text())
@@ -168,7 +168,7 @@ class Observer:
         return observation
 
 
-def load_config(path: str | None) -> dict:
+def load_config(path: str | None) -> dict[str, Any]:
     config = dict(DEFAULTS)
     if path:
         config.update(json.loads(Path(path).read_text()))

@@ -1,7 +1,7 @@
 """The idle-stop agent's decisions: pure functions over what the agent observed.
 
 Nothing here reads the machine, so every rule can be tested with recorded inputs. The agent
-(``idle_agent.py``) gathers an ``Observation`` once a minute and asks ``decide`` whether to stop.
+(``agent.py``) gathers an ``Observation`` once a minute and asks ``decide`` whether to stop.
 ``spiral keepalive`` uses the lease functions, so the lease file has one format and one reader.
 
 Standard library only, and Python 3.9 compatible: this file runs on the instance's own python3
