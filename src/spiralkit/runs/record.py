@@ -97,8 +97,11 @@ class RunRecord:
 
 
 def new_run_id(commit: str) -> str:
-    """``20261201T101500Z-1a2b3c4d-9f3e``: sorts by time; the commit and 16 random bits make it unique."""
-    return f"{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}-{(commit or 'nocommit')[:8]}-{token_hex(2)}"
+    """``20261201T101500Z-042-1a2b3c4d-9f3e``: the UTC time to the millisecond, so the newest run sorts
+    last even when two start in the same second; the commit and 16 random bits make it unique."""
+    now = time.time()
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(now))
+    return f"{stamp}-{int(now * 1000) % 1000:03d}-{(commit or 'nocommit')[:8]}-{token_hex(2)}"
 
 
 def now() -> str:
