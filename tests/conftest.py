@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import pytest
@@ -25,12 +26,13 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-@pytest.fixture(scope="session")
-def moto_server() -> Iterator[str]:
-    """A moto server in its own process, as a separate AWS endpoint would be."""
+@contextlib.contextmanager
+def running_moto(env: Mapping[str, str] | None = None) -> Iterator[str]:
+    """A moto server in its own process on a free 127.0.0.1 port, with ``env`` added to its environment."""
     port = _free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        env={**os.environ, **(env or {})},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -45,9 +47,18 @@ def moto_server() -> Iterator[str]:
                 process.kill()
                 pytest.fail("moto server did not start on 127.0.0.1")
             time.sleep(0.1)
-    yield url
-    process.terminate()
-    process.wait(timeout=10)
+    try:
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def moto_server() -> Iterator[str]:
+    """A moto server in its own process, as a separate AWS endpoint would be."""
+    with running_moto() as url:
+        yield url
 
 
 AWS_TEST_ENV = {

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,7 +13,7 @@ import pytest
 import requests
 from batch_fixtures import make_pipeline, push_image
 from botocore.exceptions import ClientError
-from conftest import _free_port
+from conftest import running_moto
 from helpers import render
 from test_infra import deploy_stack
 
@@ -165,23 +163,9 @@ def test_wait_follows_the_run_to_the_end(toy: Path) -> None:
 @pytest.fixture(scope="module")
 def failing_moto() -> Iterator[str]:
     """A second moto server whose Batch fails every job (moto's switch for it is process-wide)."""
-    port = _free_port()
-    env = {**os.environ, "MOTO_SIMPLE_BATCH_FAIL_AFTER": "0"}
-    server = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(300):
-        try:
-            requests.get(f"{url}/moto-api/", timeout=1)
-            break
-        except requests.ConnectionError:
-            time.sleep(0.1)
-    requests.post(f"{url}/moto-api/config", json={"batch": {"use_docker": False}}, timeout=10)
-    yield url
-    server.terminate()
-    server.wait(timeout=10)
+    with running_moto({"MOTO_SIMPLE_BATCH_FAIL_AFTER": "0"}) as url:
+        requests.post(f"{url}/moto-api/config", json={"batch": {"use_docker": False}}, timeout=10)
+        yield url
 
 
 def test_a_failed_stage_is_named_with_its_log_and_fails_the_command(

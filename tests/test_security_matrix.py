@@ -11,10 +11,7 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
-import sys
-import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,9 +20,9 @@ from typing import Any
 import boto3
 import iam_policy
 import pytest
-import requests
 from botocore.config import Config
 from botocore.exceptions import ClientError
+from conftest import running_moto
 from helpers import ROOT, render
 
 from spiralkit.workstation import profile
@@ -186,37 +183,11 @@ KEYS = [
 SETUP_CALLS = 3  # create the admin user, its policy and its key unauthenticated; then IAM applies
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def enforcing_moto() -> Iterator[str]:
     """A moto server of its own (not the shared one) that checks every request against IAM."""
-    port = _free_port()
-    env = {**os.environ, "INITIAL_NO_AUTH_ACTION_COUNT": str(SETUP_CALLS)}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            requests.get(f"{url}/moto-api/", timeout=1)
-            break
-        except requests.ConnectionError:
-            if time.monotonic() > deadline or process.poll() is not None:
-                process.kill()
-                pytest.fail("moto server did not start")
-            time.sleep(0.1)
-    yield url
-    process.terminate()
-    process.wait(timeout=10)
+    with running_moto({"INITIAL_NO_AUTH_ACTION_COUNT": str(SETUP_CALLS)}) as url:
+        yield url
 
 
 def _client(url: str, service: str, key: Mapping[str, str]) -> Any:
