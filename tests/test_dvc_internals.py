@@ -23,7 +23,7 @@ import spiralkit
 
 SRC = Path(spiralkit.__file__).parent
 # The modules that may touch DVC's Python API; anything else goes through them.
-ADAPTERS = {"runs/dvcstage.py", "batch/plan.py", "runs/local.py", "runs/record.py"}
+ADAPTERS = {"runs/dvcstage.py"}
 # Private (or internal) callables and the parameters spiralkit passes them by name or position.
 CALLED_WITH = {
     "dvc.stage.cache:_get_cache_hash": {"cache", "key"},

@@ -7,7 +7,6 @@ expanded (``train@lr``), frozen stages are left out, and the order and the edges
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -65,16 +64,12 @@ class Plan:
 
 def from_dvc(root: Path, targets: Sequence[str], defaults: BatchSettings) -> Plan:
     """Plan ``targets`` (all stages when empty) and everything upstream of them, as ``dvc repro`` would."""
-    from dvc.exceptions import DvcException
-    from dvc.repo import Repo
-    from dvc.repo.reproduce import collect_stages, get_active_graph, plan_repro
+    from spiralkit.runs import dvcstage
 
     try:
-        # Stage names (``addressing``) are relative to the working directory: plan from the root.
-        with contextlib.chdir(root), Repo(str(root)) as repo:
-            graph = get_active_graph(repo.index.graph)
-            selected = collect_stages(repo, targets) if targets else None
-            ordered = [stage for stage in plan_repro(graph, selected) if _runnable(stage)]
+        with dvcstage.opened(root) as repo:
+            stages, graph = dvcstage.repro_order(repo, targets)
+            ordered = [stage for stage in stages if _runnable(stage)]
             names = {id(stage): stage.addressing for stage in ordered}
             return Plan(
                 tuple(
@@ -87,7 +82,7 @@ def from_dvc(root: Path, targets: Sequence[str], defaults: BatchSettings) -> Pla
                     for stage in ordered
                 )
             )
-    except DvcException as error:
+    except dvcstage.PipelineError as error:
         raise PlanError(f"{error}: see `dvc stage list` for the stages of this pipeline") from error
 
 

@@ -27,16 +27,20 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from spiralkit.errors import IntegrityError, SpiralError
+from spiralkit.errors import IntegrityError, SpiralError, UsageError
 
 _CHUNK = 1 << 20
+
+
+class PipelineError(UsageError):
+    """DVC refuses the pipeline (an unknown stage, a dvc.yaml it cannot read)."""
 
 
 class ObjectError(IntegrityError):
@@ -65,6 +69,33 @@ def opened(root: Path) -> Iterator[Any]:
 
     with contextlib.chdir(root), Repo(str(root)) as repo:
         yield repo
+
+
+def repro_order(repo: Any, targets: Sequence[str]) -> tuple[list[Any], Any]:
+    """The stages ``dvc repro targets`` would consider, in its order, and DVC's graph of them."""
+    from dvc.exceptions import DvcException
+    from dvc.repo.reproduce import collect_stages, get_active_graph, plan_repro
+
+    try:
+        graph = get_active_graph(repo.index.graph)
+        selected = collect_stages(repo, targets) if targets else None
+        return list(plan_repro(graph, selected)), graph
+    except DvcException as error:
+        raise PipelineError(str(error)) from error
+
+
+def stage_env(root: Path) -> dict[str, str]:
+    """The environment DVC gives a stage's command, for the project at ``root``."""
+    from dvc.utils import fix_env
+
+    return {**fix_env(None), "DVC_ROOT": str(root)}
+
+
+def lock_text(data: Mapping[str, Any]) -> str:
+    """``data`` as DVC writes dvc.lock, byte for byte."""
+    from dvc.utils.serialize import dumps_yaml
+
+    return str(dumps_yaml(dict(data)))
 
 
 def stage_meta(repo: Any, name: str) -> dict[str, Any]:

@@ -163,9 +163,7 @@ class LazyWarm:
 
     def get(self) -> launch.WarmParent:
         if self.parent is None:
-            from dvc.utils import fix_env
-
-            env = {**fix_env(None), "DVC_ROOT": str(self.project.root)}
+            env = dvcstage.stage_env(self.project.root)
             try:
                 self.parent = launch.WarmParent(self.modules, self.project.root, env)
             except OSError as error:

@@ -27,6 +27,7 @@ from urllib.parse import quote
 
 from spiralkit.config import ProjectConfig
 from spiralkit.errors import RecordError
+from spiralkit.runs import dvcstage
 from spiralkit.runs.store import RecordExists, Store
 
 LOCK_SCHEMA = "2.0"
@@ -205,9 +206,7 @@ def stages(store: Store, record: RunRecord) -> dict[str, dict[str, Any]]:
 
 def lock_text(entries: Iterable[tuple[str, Mapping[str, Any]]]) -> str:
     """A dvc.lock holding ``entries`` (stage name, lock entry), byte for byte as DVC writes it."""
-    from dvc.utils.serialize import dumps_yaml
-
-    return str(dumps_yaml({"schema": LOCK_SCHEMA, "stages": dict(entries)}))
+    return dvcstage.lock_text({"schema": LOCK_SCHEMA, "stages": dict(entries)})
 
 
 def finish(store: Store, record: RunRecord, stage: str | None = None) -> bool:
