@@ -103,17 +103,16 @@ def _params(run: Run, comparison: Comparison | None, against: str) -> list[str]:
     differ = {change.name: change for change in comparison.params} if comparison else {}
     rows, marks = [], []
     for name, value in flatten(run.params).items():
-        before = differ[name].before if name in differ else value
-        rows.append(
-            [f"<code>{escape(name)}</code>", escape(str(value)), escape("-" if before is None else str(before))]
-        )
+        row = [f"<code>{escape(name)}</code>", escape(str(value))]
+        if comparison:  # without a run to compare with, there is no second column to show
+            before = differ[name].before if name in differ else value
+            row.append(escape("-" if before is None else str(before)))
+        rows.append(row)
         marks.append(name in differ)
-    title = (
-        f"<h2>Params</h2><p class=meta>{len(differ)} differ from {escape(against)}</p>"
-        if comparison
-        else "<h2>Params</h2>"
-    )
-    return [title, page.table(["param", "this run", against or "prod"], rows, marks)]
+    if not comparison:
+        return ["<h2>Params</h2>", page.table(["param", "this run"], rows, marks)]
+    title = f"<h2>Params</h2><p class=meta>{len(differ)} differ from {escape(against)}</p>"
+    return [title, page.table(["param", "this run", against], rows, marks)]
 
 
 def _plots(run: Run) -> list[str]:
