@@ -59,7 +59,8 @@ def test_the_generated_projects_install_commands_work_from_the_index(default_pro
     pins = set()
     for workflow in (default_project / ".github" / "workflows").glob("*.yml"):
         pins.update(re.findall(r"SPIRALKIT: (\S+)", workflow.read_text()))
-    (pin,) = pins
-    assert pin == f"spiralkit[lock]=={spiralkit.__version__}"
-    result = run(["uvx", "--from", pin, "spiral", "--help"], default_project, env=env)
-    assert "usage: spiral" in result.stdout
+    version = spiralkit.__version__
+    assert pins == {f"spiralkit[lock]=={version}", f"spiralkit[lock,report]=={version}"}  # deploy also reports
+    for pin in sorted(pins):
+        result = run(["uvx", "--from", pin, "spiral", "--help"], default_project, env=env)
+        assert "usage: spiral" in result.stdout
