@@ -38,8 +38,20 @@ def test_runs_lists_a_namespace_with_its_headline_metrics(folder: Path, capsys: 
     code, out, _ = spiral(capsys, "runs", "--folder", str(folder), "--namespace", "prod")
     assert code == 0
     header, row, summary = out.splitlines()
-    assert header.split() == ["RUN", "STARTED", "(UTC)", "COMMIT", "USER", "STAGES", "roc_auc", "recall"]
-    assert row.split() == [PROD, "2026-11-27", "08:00", "11111111", "ana", "5/5", "(5", "ran)", "0.9", "0.8"]
+    assert header.split() == [
+        "RUN",
+        "STARTED",
+        "(UTC)",
+        "COMMIT",
+        "USER",
+        "STAGES",
+        "EST.",
+        "COST",
+        "roc_auc",
+        "recall",
+    ]
+    # a local run has no estimate; a Batch run shows the one it recorded before submitting
+    assert row.split() == [PROD, "2026-11-27", "08:00", "11111111", "ana", "5/5", "(5", "ran)", "-", "0.9", "0.8"]
     assert summary == "1 run(s) in prod, newest first"
 
 
@@ -96,3 +108,11 @@ def test_an_unknown_run_is_one_clear_error(folder: Path, capsys: pytest.CaptureF
     assert code == 10  # RecordError
     assert out == ""
     assert err.startswith("spiral: error: no run '20261201T000000Z-00000000-0000' in any namespace")
+
+
+def test_a_batch_runs_estimated_cost_is_shown_as_recorded() -> None:
+    from spiralkit.results.text import estimated_cost
+
+    estimate = {"estimate": {"low_usd": 0.012, "high_usd": 1.5, "low_hours": 0.1, "high_hours": 2.0}}
+    assert estimated_cost(estimate) == "$0.01-$1.50"
+    assert estimated_cost({}) == "-"

@@ -132,7 +132,9 @@ def test_the_pipeline_is_drawn_in_topological_layers(folder: Path) -> None:
 
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-BROWSER_OWN = re.compile(r"^https?://([a-z0-9.-]+\.)?(google\.com|googleapis\.com|gvt1\.com)/")  # Chromium's own background calls
+BROWSER_OWN = re.compile(
+    r"^https?://([a-z0-9.-]+\.)?(google\.com|googleapis\.com|gvt1\.com)/"
+)  # Chromium's own background calls
 
 
 def browse(page: Path, screenshot: Path) -> tuple[str, list[str]]:

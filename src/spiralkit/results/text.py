@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from spiralkit.results.client import Run, flatten
@@ -75,11 +75,18 @@ def run_table(runs: Iterable[Run]) -> str:
                 run.commit[:8],
                 run.record.user,
                 f"{done}/{len(stages)} ({ran} ran)",
+                estimated_cost(run.record.cost),
                 *(number(metrics.get(name)) for name in names),
             ]
         )
-    header = ["RUN", "STARTED (UTC)", "COMMIT", "USER", "STAGES", *names]
+    header = ["RUN", "STARTED (UTC)", "COMMIT", "USER", "STAGES", "EST. COST", *names]
     return table([header, *[row + [""] * (len(header) - len(row)) for row in rows]])
+
+
+def estimated_cost(cost: Mapping[str, Any] | None) -> str:
+    """``$0.01-$0.05`` from the estimate a Batch run recorded; ``-`` for a run without one (local)."""
+    found = (cost or {}).get("estimate")
+    return f"${found['low_usd']:,.2f}-${found['high_usd']:,.2f}" if found else "-"
 
 
 def show(run: Run) -> str:
@@ -89,6 +96,7 @@ def show(run: Run) -> str:
         f"started      {record.started} by {record.user} from {record.origin} ({record.host}), on {record.on}",
         f"commit       {record.commit}",
         f"environment  {record.environment}",
+        f"cost         {estimated_cost(record.cost)} (estimated before submitting; local runs: -)",
         "",
         "metrics",
         *(f"  {name:<28} {number(value)}" for name, value in run.metrics.items()),
