@@ -192,16 +192,6 @@ def lock_entry(root: Path, name: str) -> dict[str, Any]:
     return dict(stages[name])
 
 
-def write_lock_entries(root: Path, entries: Mapping[str, Mapping[str, Any]], order: list[str]) -> None:
-    """Put ``entries`` into ``root/dvc.lock``, stages in pipeline ``order``, keeping the others."""
-    path = root / "dvc.lock"
-    current = (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("stages", {}) if path.is_file() else {}
-    merged = {**current, **entries}
-    ranked = {name: index for index, name in enumerate(order)}
-    stages = dict(sorted(merged.items(), key=lambda item: ranked.get(item[0], len(order))))
-    _replace(path, yaml.safe_dump({"schema": "2.0", "stages": stages}, sort_keys=False).encode())
-
-
 def remote(repo: Any) -> Any:
     """The default DVC remote's object store (``files/md5``)."""
     from dvc.config import NoRemoteError, RemoteConfigError
@@ -326,13 +316,6 @@ def _download(odb: Any, oid: str, local: Path, label: str) -> None:
     finally:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(temporary)
-
-
-def _replace(path: Path, body: bytes) -> None:
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".spiral-")
-    with os.fdopen(handle, "wb") as out:
-        out.write(body)
-    os.replace(temporary, path)
 
 
 # -- Running a stage without `dvc repro` (DVC internals; tested with DVC 3.67.1) ------------------------

@@ -25,5 +25,5 @@ def pull(root: Path, store: Store, record: records.RunRecord, write_lock: bool =
                 dvcstage.fetch(repo, root, out, cache=True)
                 paths.append(str(out["path"]))
     if write_lock:
-        dvcstage.write_lock_entries(root, stages, list(stages))
+        dvcstage.dump_lock(root, stages, list(stages))
     return paths
