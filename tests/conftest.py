@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 import socket
 import subprocess
@@ -92,23 +91,37 @@ def aws_env(moto_server: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -
     aws.session.cache_clear()
 
 
+def _shared_tmp(factory: pytest.TempPathFactory) -> Path:
+    """This run's temporary root: under pytest-xdist, the folder every worker's own temporary root is in."""
+    base = factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
 @pytest.fixture(scope="session", autouse=True)
-def isolated_git(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
-    """A git identity and config of our own: tests neither need nor touch the user's ~/.gitconfig."""
-    config = tmp_path_factory.mktemp("git") / "gitconfig"
-    config.write_text(
+def isolated_settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """git, copier and pre-commit read settings and caches of this run's own, never the user's.
+
+    A git identity of our own, copier's settings file and mirror cache, and one pre-commit cache that
+    every project rendered in this run installs its hook environments into (each build of spiralkit
+    has the same version, so a cache that outlived the run could keep serving an older build). No
+    find-links: spiralkit reaches a project only through the test package index (``index_env``).
+    """
+    home = tmp_path_factory.mktemp("settings")
+    (home / "gitconfig").write_text(
         "[user]\n\tname = spiralkit tests\n\temail = tests@example.com\n"
         '[init]\n\tdefaultBranch = main\n[protocol "file"]\n\tallow = always\n'
     )
-    saved = {name: os.environ.get(name) for name in ("GIT_CONFIG_GLOBAL", "GIT_CONFIG_NOSYSTEM")}
-    os.environ["GIT_CONFIG_GLOBAL"] = str(config)
-    os.environ["GIT_CONFIG_NOSYSTEM"] = "1"
-    yield
-    for name, value in saved.items():
-        if value is None:
-            os.environ.pop(name, None)
-        else:
-            os.environ[name] = value
+    (home / "copier.yml").write_text("{}\n")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("GIT_CONFIG_GLOBAL", str(home / "gitconfig"))
+        patch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+        patch.setenv("COPIER_SETTINGS_PATH", str(home / "copier.yml"))
+        patch.setenv("COPIER_CACHE_DIR", str(home / "copier-cache"))
+        # Shared by xdist's workers: pre-commit locks its cache, so they install each hook once.
+        patch.setenv("PRE_COMMIT_HOME", str(_shared_tmp(tmp_path_factory) / "pre-commit"))
+        for name in ("UV_FIND_LINKS", "PIP_FIND_LINKS"):
+            patch.delenv(name, raising=False)
+        yield
 
 
 @pytest.fixture(scope="session")
@@ -117,7 +130,7 @@ def package_index(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
     pypiserver answers for the packages it holds (spiralkit) and redirects every other name to PyPI
     (``--fallback-url``), so uv, pip and pre-commit are configured the way a user configures a mirror:
-    one index URL, no find-links.
+    one index URL (``index_env``), no find-links.
     """
     from helpers import build_wheel, wait_for
 
@@ -132,28 +145,20 @@ def package_index(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     url = f"http://127.0.0.1:{port}/simple/"
     if not wait_for(f"{url}spiralkit/", process):
         pytest.fail("pypiserver did not start on 127.0.0.1")
-    saved = {name: os.environ.get(name) for name in (*INDEX_ENV, "PRE_COMMIT_HOME")}
-    os.environ.update(dict.fromkeys(INDEX_ENV, url))
-    # Every build of a version has the same name, and pre-commit caches hook environments by name: a
-    # cache per build keeps a hook that installs spiralkit from running an older build of it.
-    digest = hashlib.sha256(b"".join(wheel.read_bytes() for wheel in sorted(packages.glob("*.whl"))))
-    os.environ["PRE_COMMIT_HOME"] = str(Path.home() / ".cache" / "spiralkit-tests" / digest.hexdigest()[:16])
     yield url
     process.terminate()
     process.wait(timeout=10)
-    for name, value in saved.items():
-        if value is None:
-            os.environ.pop(name, None)
-        else:
-            os.environ[name] = value
-
-
-# uv's and pip's names for "the index": pre-commit's hook environments install with pip.
-INDEX_ENV = ("UV_DEFAULT_INDEX", "PIP_INDEX_URL")
 
 
 @pytest.fixture(scope="session")
-def default_project(tmp_path_factory: pytest.TempPathFactory, package_index: str) -> Path:
+def index_env(package_index: str) -> dict[str, str]:
+    """The environment that points uv and pip (pre-commit's hook environments install with pip) at the
+    test index; passed to the commands that install, not set for the whole session."""
+    return {"UV_DEFAULT_INDEX": package_index, "PIP_INDEX_URL": package_index}
+
+
+@pytest.fixture(scope="session")
+def default_project(tmp_path_factory: pytest.TempPathFactory, index_env: dict[str, str]) -> Path:
     """A project rendered with default answers, committed, with its own .venv installed.
 
     Shared read-only by tests across modules: copy it (``git clone``) before changing anything.
@@ -161,7 +166,7 @@ def default_project(tmp_path_factory: pytest.TempPathFactory, package_index: str
     from helpers import make_venv, render
 
     project = render(tmp_path_factory.mktemp("default") / "churn-model")
-    make_venv(project, _python_for(project))
+    make_venv(project, _python_for(project), env=index_env)
     return project
 
 
@@ -169,3 +174,28 @@ def _python_for(project: Path) -> str:
     import yaml
 
     return str(yaml.safe_load((project / ".copier-answers.yml").read_text())["python_version"])
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Under pytest-xdist (``--dist loadgroup``, as ``nox -s tests`` runs), keep the tests of a module-scoped
+    fixture (a rendered project, a stack on moto) on one worker, one group per parameter of it, so that no
+    two workers build the same one. Session fixtures are built once per worker that needs them: a second
+    ``default_project`` costs less than one worker running all of its tests while the other waits.
+    """
+    for item in items:
+        group = _module_setup(item)
+        if group:
+            item.add_marker(pytest.mark.xdist_group(group))
+
+
+def _module_setup(item: pytest.Item) -> str | None:
+    """``<module>::<parameters>`` of the module-scoped fixtures ``item`` uses, or None when it uses none."""
+    fixtures = getattr(item, "_fixtureinfo", None)  # pytest has no public API for a test's fixture scopes
+    if fixtures is None:
+        return None
+    shared = sorted(name for name, defs in fixtures.name2fixturedefs.items() if defs and defs[-1].scope == "module")
+    if not shared:
+        return None
+    callspec = getattr(item, "callspec", None)
+    keys = [str(callspec.params[name]) for name in shared if callspec and name in callspec.params]
+    return "::".join([item.path.name, *keys])

@@ -38,11 +38,11 @@ def test_copiers_message_after_copy_gives_the_readmes_first_command(
 
 @pytest.mark.slow
 @pytest.mark.skipif(not DEBIAN_PYTHON.is_file(), reason="no distribution Python at /usr/bin/python3.11")
-def test_the_first_command_works_with_only_the_distributions_python(tmp_path: Path, package_index: str) -> None:
+def test_the_first_command_works_with_only_the_distributions_python(tmp_path: Path, index_env: dict[str, str]) -> None:
     dst = render(tmp_path / "churn-model", {"python_version": "3.11"}, skip_tasks=True)
     command = first_command((dst / "README.md").read_text())
     env = {key: value for key, value in os.environ.items() if key not in OTHER_PYTHONS}
-    env |= {"PATH": "/usr/bin:/bin"}  # the index (package_index) serves spiralkit from this tree
+    env |= {"PATH": "/usr/bin:/bin", **index_env}  # the test index serves spiralkit from this tree
     subprocess.run(["bash", "-c", command], cwd=dst, env=env, check=True, capture_output=True)
     check = "import churn_model, spiralkit, sys; print(sys.base_prefix)"
     result = subprocess.run([dst / ".venv" / "bin" / "python", "-c", check], capture_output=True, text=True)

@@ -40,27 +40,34 @@ def test_the_tag_check_fails_on_a_mismatch(tmp_path: Path) -> None:
     assert "does not match pyproject.toml's version" in result.stdout
 
 
-def test_the_index_serves_this_trees_spiralkit_and_nothing_is_found_by_links(package_index: str) -> None:
+def test_the_index_serves_this_trees_spiralkit_and_nothing_is_found_by_links(
+    package_index: str, index_env: dict[str, str]
+) -> None:
     import requests
 
     page = requests.get(f"{package_index}spiralkit/", timeout=10).text
     assert f"spiralkit-{spiralkit.__version__}-py3-none-any.whl" in page
-    assert os.environ["UV_DEFAULT_INDEX"] == os.environ["PIP_INDEX_URL"] == package_index
-    assert "UV_FIND_LINKS" not in os.environ
+    assert index_env == {"UV_DEFAULT_INDEX": package_index, "PIP_INDEX_URL": package_index}
+    assert not {"UV_FIND_LINKS", "PIP_FIND_LINKS"} & os.environ.keys()
 
 
 @pytest.mark.slow
-def test_the_generated_projects_install_commands_work_from_the_index(default_project: Path, tmp_path: Path) -> None:
-    """The project installed (the fixture), its hooks install, and each workflow's `uvx --from` runs."""
+def test_the_generated_projects_install_commands_work_from_the_index(
+    default_project: Path, index_env: dict[str, str]
+) -> None:
+    """The project installed (the fixture), its hooks install, and each workflow's `uvx --from` runs.
+
+    The hooks install into the run's pre-commit cache (tests/conftest.py), which holds only this build.
+    """
     venv = default_project / ".venv"
     assert run([str(venv / "bin" / "spiral"), "--help"], default_project).returncode == 0
-    env = {"PRE_COMMIT_HOME": str(tmp_path / "pre-commit"), "UV_CACHE_DIR": str(tmp_path / "uv")}
-    run(["pre-commit", "install-hooks"], default_project, venv=venv, env=env)
+    run(["pre-commit", "install-hooks"], default_project, venv=venv, env=index_env)
     pins = set()
     for workflow in (default_project / ".github" / "workflows").glob("*.yml"):
         pins.update(re.findall(r"SPIRALKIT: (\S+)", workflow.read_text()))
     version = spiralkit.__version__
     assert pins == {f"spiralkit[lock]=={version}", f"spiralkit[lock,report]=={version}"}  # deploy also reports
     for pin in sorted(pins):
-        result = run(["uvx", "--from", pin, "spiral", "--help"], default_project, env=env)
-        assert "usage: spiral" in result.stdout
+        # Every build of a version has the same name: this run's, not one uv cached earlier.
+        uvx = ["uvx", "--refresh-package", "spiralkit", "--from", pin, "spiral", "--help"]
+        assert "usage: spiral" in run(uvx, default_project, env=index_env).stdout
