@@ -41,11 +41,22 @@ def _wheelhouse(session: nox.Session) -> Path:
     return wheels
 
 
+# pytest-xdist on every core; tests that share a module's rendered project stay on one worker (tests/conftest.py).
+PARALLEL = ["--numprocesses", "auto", "--dist", "loadgroup"]
+
+
 @nox.session
 def tests(session: nox.Session) -> None:
     """Run the whole test suite: the template, the generated project's own gates, the library."""
     session.install("-e", ".[lock]", "--group", "test", "--group", "bench")
-    session.run("pytest", *session.posargs, env=_pyenv_versions())
+    session.run("pytest", *PARALLEL, *session.posargs, env=_pyenv_versions())
+
+
+@nox.session(default=False)
+def quick(session: nox.Session) -> None:
+    """Run the tests to run before each commit: all but the `slow` and `e2e` ones (`nox -s tests` runs those)."""
+    session.install("-e", ".[lock]", "--group", "test", "--group", "bench")
+    session.run("pytest", *PARALLEL, "-m", "not slow and not e2e", *session.posargs, env=_pyenv_versions())
 
 
 @nox.session(default=False)

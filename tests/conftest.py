@@ -176,13 +176,25 @@ def _python_for(project: Path) -> str:
     return str(yaml.safe_load((project / ".copier-answers.yml").read_text())["python_version"])
 
 
+# Fixtures that bring a server or a rendered, installed project: a test that uses one is `e2e`.
+E2E_FIXTURES = {"moto_server", "package_index", "default_project"}
+# Modules that run whole commands without those fixtures: their own moto (the benchmark, the IAM-enforcing
+# one), real DVC pipelines, pytest itself. Each test there takes seconds.
+E2E_MODULES = {"test_bench.py", "test_security_matrix.py", "test_runs_records.py", "test_reliability_doc.py"}
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Under pytest-xdist (``--dist loadgroup``, as ``nox -s tests`` runs), keep the tests of a module-scoped
-    fixture (a rendered project, a stack on moto) on one worker, one group per parameter of it, so that no
-    two workers build the same one. Session fixtures are built once per worker that needs them: a second
+    """Mark the end-to-end tests `e2e`, which `nox -s quick` leaves to `nox -s tests`, and group tests for
+    pytest-xdist.
+
+    Under ``--dist loadgroup`` (``nox -s tests``, ``nox -s quick``), the tests of a module-scoped fixture (a
+    rendered project, a stack on moto) stay on one worker, one group per parameter of it, so that no two
+    workers build the same one. Session fixtures are built once per worker that needs them: a second
     ``default_project`` costs less than one worker running all of its tests while the other waits.
     """
     for item in items:
+        if E2E_FIXTURES & set(getattr(item, "fixturenames", ())) or item.path.name in E2E_MODULES:
+            item.add_marker(pytest.mark.e2e)
         group = _module_setup(item)
         if group:
             item.add_marker(pytest.mark.xdist_group(group))
