@@ -41,8 +41,10 @@ def _wheelhouse(session: nox.Session) -> Path:
     return wheels
 
 
-# pytest-xdist on every core; tests that share a module's rendered project stay on one worker (tests/conftest.py).
-PARALLEL = ["--numprocesses", "auto", "--dist", "loadgroup"]
+# pytest-xdist on every core, a module's tests on one worker: its module-scoped fixtures (a rendered
+# project, a stack on moto) are built once. (`loadgroup` would split them finer, but with pytest 9.2 it
+# silently stops grouping: pytest-dev/pytest-xdist#1386.)
+PARALLEL = ["--numprocesses", "auto", "--dist", "loadfile"]
 
 
 @nox.session

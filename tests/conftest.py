@@ -184,30 +184,7 @@ E2E_MODULES = {"test_bench.py", "test_security_matrix.py", "test_runs_records.py
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Mark the end-to-end tests `e2e`, which `nox -s quick` leaves to `nox -s tests`, and group tests for
-    pytest-xdist.
-
-    Under ``--dist loadgroup`` (``nox -s tests``, ``nox -s quick``), the tests of a module-scoped fixture (a
-    rendered project, a stack on moto) stay on one worker, one group per parameter of it, so that no two
-    workers build the same one. Session fixtures are built once per worker that needs them: a second
-    ``default_project`` costs less than one worker running all of its tests while the other waits.
-    """
+    """Mark the end-to-end tests `e2e`: `nox -s quick` leaves them to `nox -s tests`."""
     for item in items:
         if E2E_FIXTURES & set(getattr(item, "fixturenames", ())) or item.path.name in E2E_MODULES:
             item.add_marker(pytest.mark.e2e)
-        group = _module_setup(item)
-        if group:
-            item.add_marker(pytest.mark.xdist_group(group))
-
-
-def _module_setup(item: pytest.Item) -> str | None:
-    """``<module>::<parameters>`` of the module-scoped fixtures ``item`` uses, or None when it uses none."""
-    fixtures = getattr(item, "_fixtureinfo", None)  # pytest has no public API for a test's fixture scopes
-    if fixtures is None:
-        return None
-    shared = sorted(name for name, defs in fixtures.name2fixturedefs.items() if defs and defs[-1].scope == "module")
-    if not shared:
-        return None
-    callspec = getattr(item, "callspec", None)
-    keys = [str(callspec.params[name]) for name in shared if callspec and name in callspec.params]
-    return "::".join([item.path.name, *keys])
