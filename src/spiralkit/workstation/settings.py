@@ -105,6 +105,11 @@ def profile_name(project: str, who: str) -> str:
     return name
 
 
+def cpu_threshold(config: ProjectConfig) -> float:
+    """The busiest-core percentage below which a box counts as idle, for `spiral workstation ls`."""
+    return float(config.section("workstation").get("cpu_threshold", DEFAULTS["cpu_threshold"]))
+
+
 def resolve(
     config: ProjectConfig,
     *,
