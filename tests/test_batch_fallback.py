@@ -1,20 +1,25 @@
 """When Spot has no capacity the work moves to on-demand: which stages, once, on the record.
 
 The planning and the claim run on a local record store with a stub of Batch (fast); one test on moto
-follows a submitted run whose job Batch cancelled for capacity.
+follows a submitted run whose job Batch cancelled for capacity (batch_fixtures.spot_without_capacity).
 """
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from pathlib import Path
 from typing import Any
 
 import pytest
+from batch_fixtures import spot_without_capacity
 from botocore.exceptions import ClientError
+from test_batch_submit import NAMESPACE, stack_file, toy  # noqa: F401  (fixtures)
 
+from spiralkit import aws, cli, config
 from spiralkit.batch import fallback, progress
+from spiralkit.batch import run as runs
 from spiralkit.batch.fallback import REASON, FallbackError
 from spiralkit.batch.progress import StageState
 from spiralkit.cost import run_cost
@@ -223,3 +228,57 @@ def test_the_cost_of_a_stage_that_fell_back_is_its_new_job_on_demand(tmp_path: P
     assert found["stages"]["train"]["usd"] == pytest.approx(prices.hourly(4, 8192, 0, spot=False), abs=1e-5)
     assert found["stages"]["features"]["usd"] == pytest.approx(prices.hourly(2, 4096, 0, spot=True), abs=1e-5)
     assert found["prices"] == f"Spot; on-demand for evaluate, publish, train ({REASON})"
+
+
+def test_a_followed_run_moves_to_on_demand_on_moto_and_a_gpu_stage_without_twin_fails_clearly(
+    toy: Path,  # noqa: F811 (the fixture)
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """prepare (Spot queue) is cancelled for capacity: it and its CPU dependents move to toy-queue-on-demand,
+    the GPU stages after it go back to toy-queue-gpu; a second follower submits nothing."""
+    project = config.load()
+    record = runs.launch(runs.prepare(project, [], NAMESPACE), project, echo=lambda _: None)
+    store, batch = records.store_for(project), aws.client("batch")
+    submitted: list[dict[str, Any]] = []
+
+    def count(params: dict[str, Any], **_: Any) -> None:
+        submitted.append(params)
+
+    events = aws.session("us-east-1").events
+    events.register("provide-client-params.batch.SubmitJob", count)
+    lines: list[str] = []
+    with spot_without_capacity() as cancel, contextlib.ExitStack() as cleanup:
+        cleanup.callback(events.unregister, "provide-client-params.batch.SubmitJob", count)
+        cancel(record.jobs["prepare"])
+        states = progress.wait(record, lines.append, poll=0.1, store=store, deadline=60)
+        assert {state.state for state in states} == {"succeeded"}, lines
+        moved = records.load(store, NAMESPACE, record.run_id)
+        assert moved.attempt == 2
+        assert sorted(moved.fallbacks) == sorted(record.jobs)  # everything is downstream of prepare
+        assert store.read(f"runs/{NAMESPACE}/{record.run_id}/claim-2.json") is not None
+        described = {job["jobId"]: job for job in batch.describe_jobs(jobs=list(moved.jobs.values()))["jobs"]}
+        queue = {stage: described[job_id]["jobQueue"].rsplit("/", 1)[-1] for stage, job_id in moved.jobs.items()}
+        assert queue == {"prepare": "toy-queue-on-demand", "fit@small": "toy-queue-gpu", "fit@large": "toy-queue-gpu",
+                         "score@small-test": "toy-queue-on-demand", "score@large-test": "toy-queue-on-demand",
+                         "report": "toy-queue-on-demand"}  # fmt: skip
+        stage_of = {job_id: stage for stage, job_id in moved.jobs.items()}
+        edges = {(stage_of[job_id], stage_of[dep["jobId"]]) for job_id, job in described.items()
+                 for dep in job["dependsOn"]}  # fmt: skip
+        assert edges == {(stage.name, up) for stage in moved.stages for up in stage.upstream}  # new ids only
+        assert len(submitted) == len(record.jobs)
+        assert any(f"prepare{' ' * 25} {REASON}: attempt 2 on toy-queue-on-demand" in line for line in lines), lines
+
+        # A second follower (the same run followed from CI) finds the attempt recorded: nothing to submit.
+        progress.wait(records.load(store, NAMESPACE, record.run_id), lambda _: None, poll=0.1, store=store)
+        assert len(submitted) == len(record.jobs)
+        assert cli.main(["status", record.run_id, "--namespace", NAMESPACE]) == 0
+        shown = capsys.readouterr().out
+        assert f"{moved.jobs['prepare']} {REASON} (attempt 2)" in shown
+
+        # On the GPU queue, which has no on-demand twin, a capacity cancel is a clear failure.
+        cancel(moved.jobs["fit@small"])
+        assert cli.main(["status", record.run_id, "--namespace", NAMESPACE, "--wait"]) == 7
+        err = capsys.readouterr().err
+        assert "stage 'fit@small' failed: CAPACITY:INSUFFICIENT_INSTANCE_CAPACITY" in err
+        assert "queue toy-queue-gpu has no on-demand twin toy-queue-gpu-on-demand" in err
+        assert len(submitted) == len(record.jobs)
