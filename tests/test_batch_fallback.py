@@ -16,6 +16,7 @@ import pytest
 from batch_fixtures import spot_without_capacity
 from botocore.exceptions import ClientError
 from test_batch_submit import NAMESPACE, stack_file, toy  # noqa: F401  (fixtures)
+from test_runs_e2e import git, last_run, play, project, recorded_lock, run, source, submit  # noqa: F401  (fixtures)
 
 from spiralkit import aws, cli, config
 from spiralkit.batch import fallback, progress
@@ -236,9 +237,9 @@ def test_a_followed_run_moves_to_on_demand_on_moto_and_a_gpu_stage_without_twin_
 ) -> None:
     """prepare (Spot queue) is cancelled for capacity: it and its CPU dependents move to toy-queue-on-demand,
     the GPU stages after it go back to toy-queue-gpu; a second follower submits nothing."""
-    project = config.load()
-    record = runs.launch(runs.prepare(project, [], NAMESPACE), project, echo=lambda _: None)
-    store, batch = records.store_for(project), aws.client("batch")
+    settings = config.load()
+    record = runs.launch(runs.prepare(settings, [], NAMESPACE), settings, echo=lambda _: None)
+    store, batch = records.store_for(settings), aws.client("batch")
     submitted: list[dict[str, Any]] = []
 
     def count(params: dict[str, Any], **_: Any) -> None:
@@ -282,3 +283,53 @@ def test_a_followed_run_moves_to_on_demand_on_moto_and_a_gpu_stage_without_twin_
         assert "stage 'fit@small' failed: CAPACITY:INSUFFICIENT_INSTANCE_CAPACITY" in err
         assert "queue toy-queue-gpu has no on-demand twin toy-queue-gpu-on-demand" in err
         assert len(submitted) == len(record.jobs)
+
+
+@pytest.mark.slow
+def test_a_run_spot_had_no_capacity_for_completes_on_demand_with_the_lock_of_a_plain_run(
+    project: Path,  # noqa: F811 (the fixture)
+    default_project: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The generated project on moto: train is cancelled for capacity; `spiral status --wait` moves train,
+    evaluate and publish; the newest jobs' commands, run as Batch hosts would, complete the run with the
+    dvc.lock a laptop's `dvc repro` writes (what a run without the fallback records, test_runs_e2e)."""
+    venv = default_project / ".venv"
+    _, first = submit(project, venv, "--namespace", "test.spot")
+    namespace, run_id = last_run(project)
+    monkeypatch.chdir(project)
+    settings = config.load()
+    store = records.store_for(settings)
+    submitted: list[str] = []
+
+    def count(params: dict[str, Any], **_: Any) -> None:
+        submitted.append(params["jobQueue"])
+
+    events = aws.session(settings.region).events
+    events.register("provide-client-params.batch.SubmitJob", count)
+    with spot_without_capacity(settings.region) as cancel, contextlib.ExitStack() as cleanup:
+        cleanup.callback(events.unregister, "provide-client-params.batch.SubmitJob", count)
+        cancel(first["train"])
+        follow = ["status", run_id, "--namespace", namespace, "--wait", "--wait-timeout", "120"]
+        assert cli.main(follow) == 0
+        assert submitted == [f"{settings.job_queue}-on-demand"] * 3
+        assert cli.main(follow) == 0  # a second follower: the attempt is recorded, nothing to submit
+        assert len(submitted) == 3
+
+    moved = records.load(store, namespace, run_id)
+    assert sorted(moved.fallbacks) == ["evaluate", "publish", "train"]
+    assert {stage: fell["replaced"] for stage, fell in moved.fallbacks.items()} == {
+        stage: first[stage] for stage in ("train", "evaluate", "publish")
+    }
+    assert store.read(f"runs/{namespace}/{run_id}/claim-2.json") is not None
+    described = aws.client("batch").describe_jobs(jobs=list(moved.jobs.values()))["jobs"]
+    stage_of = {job_id: stage for stage, job_id in moved.jobs.items()}
+    edges = {(stage_of[job["jobId"]], stage_of[dep["jobId"]]) for job in described for dep in job["dependsOn"]}
+    assert edges == {(stage.name, up) for stage in moved.stages for up in stage.upstream}  # newest jobs only
+
+    play(project, [dict(moved.jobs)], venv, tmp_path / "hosts")  # each job's command, in dependency order
+    local = tmp_path / "local"
+    git(tmp_path, "clone", "-q", str(project), str(local))
+    run(["dvc", "repro"], local, venv, {"SPIRAL_NAMESPACE": namespace})
+    assert recorded_lock(namespace, run_id) == (local / "dvc.lock").read_text()
