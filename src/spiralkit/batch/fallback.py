@@ -148,9 +148,12 @@ def _movable(batch: Any, queues: Collection[str]) -> set[str]:
 def _submit(
     record: RunRecord, todo: Sequence[str], by_stage: Mapping[str, StageState], queues: Mapping[str, str], batch: Any
 ) -> dict[str, str]:
-    """Submit ``todo`` in plan order, each as the run first did but on its twin queue; cancel all on a refusal."""
-    old = {job["jobId"]: job for job in batch.describe_jobs(jobs=[by_stage[name].job_id for name in todo])["jobs"]}
-    first = old[by_stage[todo[0]].job_id]
+    """Submit ``todo`` in plan order, each as the run first did but on ``queues``; cancel all on a refusal."""
+    # The run's jobs share one job definition and the submitter's CI context: read them off a replaced job.
+    described = batch.describe_jobs(jobs=[by_stage[todo[0]].job_id])["jobs"]
+    if not described:
+        raise submit.SubmitError(f"Batch no longer describes job {by_stage[todo[0]].job_id}, so its request is lost")
+    first = described[0]
     carried = {
         item["name"]: item["value"]
         for item in (first.get("container") or {}).get("environment", [])
@@ -169,7 +172,7 @@ def _submit(
                 name, planned.upstream, BatchSettings(**planned.resources), planned.per_namespace, planned.environment
             )
             after = [ids.get(up) or by_stage[up].job_id for up in planned.upstream if up in ids or up in by_stage]
-            request = submit_request(run, stage, old[by_stage[name].job_id]["jobDefinition"], after)
+            request = submit_request(run, stage, first["jobDefinition"], after)
             ids[name] = str(batch.submit_job(**{**request, "jobQueue": queues[name]})["jobId"])
     except ClientError:
         submit.cancel(ids.values(), batch, f"spiral: moving run {record.run_id} to on-demand failed")
