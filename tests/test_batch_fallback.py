@@ -220,6 +220,21 @@ def test_a_refused_submission_is_recorded_cancelled_and_a_later_follower_may_try
     assert moved.fallbacks["train"]["attempt"] == 3
 
 
+class ReadOnly(Store):
+    """A store this follower may read but not write: a person following a branch's run."""
+
+    def create(self, key: str, body: bytes) -> None:
+        raise ClientError({"Error": {"Code": "AccessDenied", "Message": "Access Denied"}}, "PutObject")
+
+
+def test_a_follower_that_may_not_write_the_runs_records_submits_nothing_and_says_who_may(tmp_path: Path) -> None:
+    saved(tmp_path)
+    batch = StubBatch()
+    with pytest.raises(FallbackError, match=r"refused \(AccessDenied\): only who may write test.feature's runs"):
+        fallback.resubmit(RECORD, TRAIN_CANCELLED, ReadOnly(str(tmp_path / "records")), batch, lambda _: None)
+    assert batch.submitted == []
+
+
 def test_the_cost_of_a_stage_that_fell_back_is_its_new_job_on_demand(tmp_path: Path) -> None:
     store = saved(tmp_path)
     moved = fallback.resubmit(RECORD, TRAIN_CANCELLED, store, StubBatch(), lambda _: None)

@@ -120,6 +120,13 @@ def resubmit(
         records.claim_attempt(store, record, attempt, claim)
     except RecordExists:
         return _winners(store, record, attempt, claim_wait, poll, echo)
+    except ClientError as error:  # this follower may read the run but not write its records
+        raise FallbackError(
+            f"{', '.join(todo)} of run {record.run_id} wait to move to on-demand, but recording the move was "
+            f"refused ({error.response.get('Error', {}).get('Code', '')}): only who may write {record.namespace}'s "
+            f"runs may move them. Follow it with such a role (`spiral status --wait {record.run_id} --namespace "
+            f"{record.namespace}`), or run it again: stages it finished are reused"
+        ) from error
     queues = {name: str(twin(q)) if (q := by_stage[name].queue) in short else q for name in todo}
     reasons = {name: REASON if queues[name].endswith(TWIN) else DOWNSTREAM for name in todo}
     try:
