@@ -20,6 +20,9 @@ RECORD = RunRecord(
 )  # fmt: skip
 
 
+QUEUE_ARN = "arn:aws:batch:us-east-1:123456789012:job-queue"
+
+
 class Batch:
     """DescribeJobs answers from a list of snapshots, one per call (the last one repeats)."""
 
@@ -105,14 +108,14 @@ def test_follow_prints_lines_until_the_stage_ends(aws_env: str, monkeypatch: pyt
     assert list(progress.follow(RECORD, "ingest", poll=0.01)) == ["reading", "450 rows"]
 
 
-def test_a_stage_spot_had_no_capacity_for_says_how_to_run_it_on_demand() -> None:
+def test_a_stage_spot_had_no_capacity_for_says_how_a_follower_moves_it_on_demand() -> None:
     """The job queue cancels a job that waited SpotWaitSeconds in RUNNABLE with the reason the stack sets;
     AWS then reports it FAILED with that reason, and its downstream jobs as failed dependents. (moto
     without Docker reports a terminated job SUCCEEDED, so DescribeJobs is stubbed with AWS's answer.)"""
     from spiralkit.commands.run import RunFailed, report
 
     cancelled = {
-        "j1": job("FAILED", reason="CAPACITY:INSUFFICIENT_INSTANCE_CAPACITY"),
+        "j1": {**job("FAILED", reason="CAPACITY:INSUFFICIENT_INSTANCE_CAPACITY"), "jobQueue": f"{QUEUE_ARN}/q"},
         "j2": job("FAILED", reason="Dependent Job failed"),
     }
     states = progress.wait(RECORD, lambda _: None, poll=0.01, batch=Batch(cancelled), deadline=5)
@@ -122,7 +125,7 @@ def test_a_stage_spot_had_no_capacity_for_says_how_to_run_it_on_demand() -> None
     message = str(failed.value)
     assert message.startswith("stage 'ingest' failed: CAPACITY:INSUFFICIENT_INSTANCE_CAPACITY")
     assert "none of its code ran" in message
-    assert 'queue = "<job_queue>-on-demand"' in message
+    assert "`spiral status --wait` moves it to q-on-demand" in message  # no store here: nothing moved it
     assert "train" not in message  # the dependent is not the one to act on
     exit_failed = progress.explain(progress.StageState("train", "j2", "failed", "Essential container exited"))
     assert "on-demand" not in exit_failed

@@ -10,6 +10,7 @@ from spiralkit.batch import progress
 from spiralkit.batch import run as runs
 from spiralkit.errors import SpiralError, StageFailed
 from spiralkit.runs import begin, local
+from spiralkit.runs import record as records
 
 
 class RunFailed(StageFailed):
@@ -76,7 +77,8 @@ def run(args: argparse.Namespace) -> int:
     )
     record = runs.launch(prepared, project)
     if args.wait:
-        report(progress.wait(record, deadline=args.wait_timeout), record.region)
+        store = records.store_for(project)
+        report(progress.wait(record, deadline=args.wait_timeout, store=store), record.region)
     else:
         print(f"follow it with `spiral status {record.run_id}`")
     return 0

@@ -32,12 +32,12 @@ def run(args: argparse.Namespace) -> int:
             print(f"  {name:<32} {stage['status'] if stage else 'not recorded':<12} {_seconds(stage)}")
         print(f"{header}: {len(done)} of {len(found.stages)} stage(s) recorded")
         return 0
-    states = progress.wait(found, deadline=args.wait_timeout) if args.wait else progress.describe(found)
+    states = progress.wait(found, deadline=args.wait_timeout, store=store) if args.wait else progress.describe(found)
     if not args.wait:
         recorded = records.recorded(store, found)
         for state in states:
             how = "recorded" if state.stage in recorded else ""
-            print(f"  {state.stage:<32} {state.state:<10} {how:<8} {state.job_id}")
+            print(f"  {state.stage:<32} {state.state:<10} {how:<8} {state.job_id} {state.fallback}".rstrip())
         for name in found.reused:
             print(f"  {name:<32} {'reused':<10} from run {found.reused[name]['from_run']}")
         print(f"{header}: {progress.summary(states)}")
