@@ -10,6 +10,7 @@ import pytest
 
 from spiralkit import aws
 from spiralkit.batch import progress
+from spiralkit.errors import StageFailed
 from spiralkit.runs.record import RunNotFound, RunRecord, StagePlan
 
 RECORD = RunRecord(
@@ -112,16 +113,14 @@ def test_a_stage_spot_had_no_capacity_for_says_how_a_follower_moves_it_on_demand
     """The job queue cancels a job that waited SpotWaitSeconds in RUNNABLE with the reason the stack sets;
     AWS then reports it FAILED with that reason, and its downstream jobs as failed dependents. (moto
     without Docker reports a terminated job SUCCEEDED, so DescribeJobs is stubbed with AWS's answer.)"""
-    from spiralkit.commands.run import RunFailed, report
-
     cancelled = {
         "j1": {**job("FAILED", reason="CAPACITY:INSUFFICIENT_INSTANCE_CAPACITY"), "jobQueue": f"{QUEUE_ARN}/q"},
         "j2": job("FAILED", reason="Dependent Job failed"),
     }
     states = progress.wait(RECORD, lambda _: None, poll=0.01, batch=Batch(cancelled), deadline=5)
     assert [state.stage for state in progress.failures(states)] == ["ingest"]
-    with pytest.raises(RunFailed) as failed:
-        report(states, "us-east-1")
+    with pytest.raises(StageFailed) as failed:
+        progress.check(states, "us-east-1")
     message = str(failed.value)
     assert message.startswith("stage 'ingest' failed: CAPACITY:INSUFFICIENT_INSTANCE_CAPACITY")
     assert "none of its code ran" in message

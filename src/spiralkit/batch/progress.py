@@ -18,7 +18,7 @@ from botocore.exceptions import ClientError
 
 from spiralkit import aws
 from spiralkit.batch import fallback
-from spiralkit.errors import SpiralError, StillRunning
+from spiralkit.errors import SpiralError, StageFailed, StillRunning
 from spiralkit.runs.record import RunNotFound, RunRecord
 from spiralkit.runs.store import Store
 
@@ -102,6 +102,12 @@ def summary(states: Iterable[StageState]) -> str:
 def failures(states: Iterable[StageState]) -> list[StageState]:
     """The stages that failed by themselves (not because a stage before them did)."""
     return [state for state in states if state.state == "failed" and not state.upstream_failed]
+
+
+def check(states: list[StageState], region: str | None = None) -> None:
+    """Raise :class:`StageFailed` naming each stage that failed by itself, with its last log lines."""
+    if failed := failures(states):
+        raise StageFailed("\n".join(explain(state, region) for state in failed))
 
 
 def explain(state: StageState, region: str | None = None) -> str:

@@ -7,7 +7,6 @@ from typing import Any
 
 from spiralkit import config
 from spiralkit.batch import lookup, progress
-from spiralkit.commands.run import report
 from spiralkit.runs import record as records
 
 
@@ -41,7 +40,7 @@ def run(args: argparse.Namespace) -> int:
         for name in found.reused:
             print(f"  {name:<32} {'reused':<10} from run {found.reused[name]['from_run']}")
         print(f"{header}: {progress.summary(states)}")
-    report(states, found.region)
+    progress.check(states, found.region)
     return 0
 
 
