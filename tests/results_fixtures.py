@@ -66,6 +66,9 @@ def make_run(
     user: str = "ana",
     complete: bool = True,
     thresholds: dict[str, float] | None = None,
+    on: str = "batch",
+    jobs: dict[str, str] | None = None,
+    estimate: dict[str, float] | None = None,
 ) -> records.RunRecord:
     """A run of the example pipeline, recorded under ``root/.spiral`` with objects in ``root/dvc-storage``."""
     store, remote = Store(str(root / ".spiral")), root / "dvc-storage"
@@ -77,7 +80,7 @@ def make_run(
         namespace=namespace,
         project="churn-model",
         commit=commit,
-        on="batch",
+        on=on,
         user=user,
         origin="ci",
         host="runner",
@@ -91,6 +94,7 @@ def make_run(
             records.StagePlan(name, upstream, resources={"vcpus": 2 if name == "train" else 1, "memory": 2048})
             for name, upstream in PIPELINE.items()
         ),
+        cost={"estimate": estimate} if estimate else {},
         results={
             "metrics": ["metrics.json"],
             "plots": ["plots/roc.json", "plots/confusion.json"],
@@ -98,6 +102,8 @@ def make_run(
         },
     )
     records.save(store, record)
+    if jobs:
+        records.save_jobs(store, record, jobs)
     bodies = {
         "data/raw/cases.parquet": parquet(rows),
         "data/features/train.parquet": parquet(rows * 3 // 4),

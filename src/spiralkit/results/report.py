@@ -19,6 +19,7 @@ from spiralkit import __version__
 from spiralkit.results import graph, page, plots
 from spiralkit.results.client import Run, flatten
 from spiralkit.results.compare import Change, Comparison
+from spiralkit.results.cost import Cost
 from spiralkit.results.text import number, size
 
 PROBLEM = Path("docs/spiral/01-problem.md")
@@ -34,7 +35,7 @@ def against_prod(run: Run, prod: list[Run]) -> Run | None:
     return None
 
 
-def html(run: Run, comparison: Comparison | None, problem: str | None = None) -> str:
+def html(run: Run, comparison: Comparison | None, problem: str | None = None, cost: Cost | None = None) -> str:
     """The report of ``run`` (``comparison.other``) against ``comparison.base`` (None: nothing to compare with)."""
     record = run.record
     base = comparison.base if comparison else None
@@ -59,7 +60,7 @@ def html(run: Run, comparison: Comparison | None, problem: str | None = None) ->
     sections += _plots(run)
     sections += ["<h2>The pipeline</h2>", f'<div class="graph">{graph.svg(run.stages)}</div>', _stages(run)]
     sections += _data(run, comparison)
-    sections += _environment(run, comparison)
+    sections += _environment(run, comparison, cost)
     footer = f"made by spiral report (spiralkit {__version__}) at {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}"
     return (
         '<!doctype html><html lang="en"><head><meta charset="utf-8">'
@@ -176,7 +177,7 @@ def _data(run: Run, comparison: Comparison | None) -> list[str]:
     return ["<h2>Data</h2>", note, page.table(["stage", "", "path", "size", "md5"], rows, marks)]
 
 
-def _environment(run: Run, comparison: Comparison | None) -> list[str]:
+def _environment(run: Run, comparison: Comparison | None, cost: Cost | None) -> list[str]:
     record = run.record
     same = ""
     if comparison is not None:
@@ -189,6 +190,8 @@ def _environment(run: Run, comparison: Comparison | None) -> list[str]:
         ("region / queue", f"{record.region or '-'} / {record.queue or '-'}"),
         ("overrides", ", ".join(f"{k}={v}" for k, v in record.overrides.items()) or "none"),
     ]
+    if cost is not None:
+        rows.append(("cost", cost.line()))
     return [
         "<h2>Environment</h2>",
         page.table(["", ""], [[escape(k), f"<span class=mono>{escape(number(v))}</span>"] for k, v in rows]),

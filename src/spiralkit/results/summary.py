@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from spiralkit.results.client import Run
 from spiralkit.results.compare import Comparison
+from spiralkit.results.cost import Cost
 from spiralkit.results.text import delta, number
 
 
-def markdown(run: Run, comparison: Comparison | None, report: str) -> str:
+def markdown(run: Run, comparison: Comparison | None, report: str, cost: Cost | None = None) -> str:
     """``run``'s headline against ``comparison.base`` (prod), pointing at ``report``."""
     lines = [f"### {run.record.project}: {run.namespace} run `{run.id}`", ""]
     if comparison is None:
@@ -31,5 +32,7 @@ def markdown(run: Run, comparison: Comparison | None, report: str) -> str:
             changed = ", ".join(f"`{c.name}` {c.before} → {c.after}" for c in comparison.params)
             lines += ["", f"Params that differ: {changed}."]
         lines += ["", f"Data: {len(comparison.data)} output(s) differ from prod, {comparison.same_data} the same."]
+    if cost is not None:
+        lines += ["", f"Cost: {cost.line()}."]
     lines += ["", f"Report: {report}", ""]
     return "\n".join(lines)
