@@ -7,8 +7,13 @@ runs`` and ``spiral report`` are tested in seconds; tests/test_results_e2e.py ch
 from __future__ import annotations
 
 import hashlib
+import importlib
 import io
 import json
+import sys
+from functools import cache
+from importlib.machinery import ModuleSpec
+from importlib.util import module_from_spec
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +49,19 @@ def parquet(rows: int) -> bytes:
     return sink.getvalue()
 
 
+@cache
+def example_cases(snapshot: str) -> bytes:
+    """What the example's own ingest stage writes for ``snapshot`` (its code, loaded from the template)."""
+    if "example_pipeline" not in sys.modules:
+        package = module_from_spec(ModuleSpec("example_pipeline", None, is_package=True))
+        package.__path__ = [str(Path(__file__).parents[1] / "template" / "src" / "{{package_name}}")]
+        sys.modules["example_pipeline"] = package
+    ingest = importlib.import_module("example_pipeline.ingest")
+    sink = io.BytesIO()
+    pq.write_table(ingest.load("breast_cancer", snapshot), sink)
+    return sink.getvalue()
+
+
 def put(remote: Path, body: bytes) -> dict[str, Any]:
     """Store ``body`` in the DVC remote folder as DVC would; returns its lock fields."""
     md5 = hashlib.md5(body, usedforsecurity=False).hexdigest()
@@ -69,10 +87,15 @@ def make_run(
     on: str = "batch",
     jobs: dict[str, str] | None = None,
     estimate: dict[str, float] | None = None,
+    snapshot: str | None = None,
 ) -> records.RunRecord:
-    """A run of the example pipeline, recorded under ``root/.spiral`` with objects in ``root/dvc-storage``."""
+    """A run of the example pipeline, recorded under ``root/.spiral`` with objects in ``root/dvc-storage``.
+
+    ``snapshot``: ingest writes the example's real cases as of that day (else ``rows`` made-up ones).
+    """
     store, remote = Store(str(root / ".spiral")), root / "dvc-storage"
-    params: dict[str, Any] = {"ingest": {"snapshot": "2026-07-31"}, "train": {"model": "logistic_regression", "C": C}}
+    ingest = {"dataset": "breast_cancer", "snapshot": snapshot or "2026-07-31"}
+    params: dict[str, Any] = {"ingest": ingest, "train": {"model": "logistic_regression", "C": C}}
     if thresholds:
         params["thresholds"] = thresholds
     record = records.RunRecord(
@@ -105,7 +128,7 @@ def make_run(
     if jobs:
         records.save_jobs(store, record, jobs)
     bodies = {
-        "data/raw/cases.parquet": parquet(rows),
+        "data/raw/cases.parquet": example_cases(snapshot) if snapshot else parquet(rows),
         "data/features/train.parquet": parquet(rows * 3 // 4),
         "data/features/test.parquet": parquet(rows - rows * 3 // 4),
         "models/model.skops": f"model C={C}".encode(),

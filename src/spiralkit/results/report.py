@@ -16,11 +16,11 @@ from pathlib import Path
 from typing import Any
 
 from spiralkit import __version__
-from spiralkit.results import graph, page, plots
+from spiralkit.results import drift, graph, page, plots
 from spiralkit.results.client import Run, flatten
 from spiralkit.results.compare import Change, Comparison
 from spiralkit.results.cost import Cost
-from spiralkit.results.text import number, size
+from spiralkit.results.text import delta, number, size
 
 PROBLEM = Path("docs/spiral/01-problem.md")
 
@@ -60,6 +60,7 @@ def html(run: Run, comparison: Comparison | None, problem: str | None = None, co
     sections += _plots(run)
     sections += ["<h2>The pipeline</h2>", f'<div class="graph">{graph.svg(run.stages)}</div>', _stages(run)]
     sections += _data(run, comparison)
+    sections += _since(comparison, against)
     sections += _environment(run, comparison, cost)
     footer = f"made by spiral report (spiralkit {__version__}) at {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}"
     return (
@@ -175,6 +176,49 @@ def _data(run: Run, comparison: Comparison | None) -> list[str]:
                 marks.append(kind == "writes" and path in changed)
     note = f"<p class=meta>{len(changed)} output(s) differ from prod; highlighted.</p>" if comparison else ""
     return ["<h2>Data</h2>", note, page.table(["stage", "", "path", "size", "md5"], rows, marks)]
+
+
+def _since(comparison: Comparison | None, against: str) -> list[str]:
+    """Rows per table and the input columns' drift against the run compared with (last week's, for prod)."""
+    if comparison is None:
+        return []
+    tables = drift.rows(comparison.base, comparison.other)
+    if not tables:
+        return []
+    rows = [
+        [
+            escape(t.stage),
+            f"<code>{escape(t.path)}</code>",
+            escape(number(t.before)),
+            escape(number(t.after)),
+            escape(delta(Change(t.path, t.before, t.after)) or "same"),
+        ]
+        for t in tables
+    ]
+    marks = [t.before != t.after for t in tables]
+    section = [
+        f"<h2>Data since {escape(against)}</h2>",
+        page.table(["stage", "table", f"rows in {against}", "rows now", "change"], rows, marks),
+    ]
+    moved = drift.drift(comparison.base, comparison.other)
+    if not moved:
+        return [*section, f"<p class=meta>The input data is the same as in {escape(against)}.</p>"]
+    rows = [
+        [
+            f"<code>{escape(d.column)}</code>",
+            f"<code>{escape(d.table)}</code>",
+            escape(d.measure),
+            escape(f"{d.value:.3f}"),
+            page.bar(d.value / drift.MOVED_A_LOT, d.level),
+        ]
+        for d in moved
+    ]
+    note = (
+        "<p class=meta>Input columns, the largest drift first: PSI for numbers, total variation for categories; "
+        f"{drift.MOVED} is a move, {drift.MOVED_A_LOT} a large one.</p>"
+    )
+    header = ["column", "table", "measure", "drift", ""]
+    return [*section, note, page.table(header, rows, [d.level == "a lot" for d in moved])]
 
 
 def _environment(run: Run, comparison: Comparison | None, cost: Cost | None) -> list[str]:

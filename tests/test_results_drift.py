@@ -1,0 +1,100 @@
+"""The weekly retraining's report: this week's data against last week's (rows per table, drift per input column).
+
+The two weeks' input is the example's own ingest output for two snapshots (tests/results_fixtures.py).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+from results_fixtures import make_run
+
+from spiralkit.cli import main
+from spiralkit.results.drift import column_drift
+
+LAST_WEEK, THIS_WEEK, BRANCH = (
+    "20261123T041700Z-11111111-aaaa",
+    "20261130T041700Z-11111111-bbbb",
+    "20261201T090000Z-22222222-cccc",
+)
+FLOORS = {"roc_auc": 0.9}
+
+
+def column(values: list[object]) -> pa.ChunkedArray:
+    return pa.chunked_array([values])
+
+
+def test_the_same_distribution_does_not_drift_and_a_shifted_one_does() -> None:
+    numbers = [float(i % 50) for i in range(1000)]
+    assert column_drift(column(numbers), column(list(reversed(numbers)))) == ("PSI", 0.0)
+    measure, value = column_drift(column(numbers), column([x + 10 for x in numbers]))  # type: ignore[misc]
+    assert measure == "PSI"
+    assert value > 0.25
+    measure, small = column_drift(column(numbers), column([x + 1 for x in numbers]))  # type: ignore[misc]
+    assert 0 < small < value
+
+
+def test_categories_and_few_valued_numbers_use_total_variation() -> None:
+    before = column(["a"] * 50 + ["b"] * 50)
+    assert column_drift(before, column(["a"] * 80 + ["b"] * 20)) == ("TV", pytest.approx(0.3))
+    assert column_drift(before, column(["c"] * 10)) == ("TV", pytest.approx(1.0))  # nothing in common
+    assert column_drift(column([0, 1] * 50), column([1] * 100)) == ("TV", pytest.approx(0.5))  # a label
+
+
+def test_ids_and_empty_columns_have_no_drift() -> None:
+    assert column_drift(column(list(range(100))), column(list(range(50, 170)))) is None
+    assert column_drift(column([None, None]), column([1.0, 2.0])) is None
+
+
+@pytest.fixture
+def weeks(tmp_path: Path) -> Path:
+    """Last week's scheduled run on all the cases; this week's on a snapshot that brought only the first 60."""
+    make_run(tmp_path, "prod", LAST_WEEK, metrics={"roc_auc": 0.99}, thresholds=FLOORS, snapshot="2026-07-31")
+    make_run(tmp_path, "prod", THIS_WEEK, metrics={"roc_auc": 0.85}, thresholds=FLOORS, snapshot="2025-03-01")
+    return tmp_path / ".spiral"
+
+
+def test_worse_data_fails_the_check_with_a_report_of_what_changed_since_last_week(
+    weeks: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "weekly.html"
+    code = main(["report", "prod", "--check", "--folder", str(weeks), "-o", str(out)])
+    assert code == 14  # BelowThreshold
+    assert "roc_auc 0.85 < 0.9" in capsys.readouterr().err
+    page = out.read_text()  # written before the check failed
+    against = f"prod {LAST_WEEK[:15]}"
+    assert re.search(r'roc_auc</div><div class="value">0\.85</div><div><span class="bad">▼ -0\.14', page)
+    assert f"vs {against}" in page
+    assert f"<h2>Data since {against}</h2>" in page
+    cases = re.search(
+        r"<td><code>data/raw/cases\.parquet</code></td><td>(\d+)</td><td>(\d+)</td><td>([^<]+)</td>", page
+    )
+    assert cases is not None
+    assert cases.groups() == ("569", "60", "-509 (-89.5%)")
+    drift = page[page.index("the largest drift first") :]
+    found = re.findall(r"<td><code>(\w+)</code></td><td><code>data/raw/cases\.parquet</code></td><td>(PSI|TV)</td>"
+                       r"<td>([\d.]+)</td>", drift)  # fmt: skip
+    assert len(found) == 31  # the 30 measurements and the label; case_id is an id
+    values = [float(value) for _, _, value in found]
+    assert values == sorted(values, reverse=True)
+    assert values[0] > 0.25
+    assert ("label", "TV") in {(name, measure) for name, measure, _ in found}
+    assert "case_id" not in {name for name, _, _ in found}
+    assert "<tr class=changed><td><code>" + found[0][0] in drift  # a large move is highlighted
+
+
+def test_last_weeks_run_passed_its_check(weeks: Path, tmp_path: Path) -> None:
+    assert main(["report", f"prod/{LAST_WEEK}", "--check", "--folder", str(weeks), "-o", str(tmp_path / "r.html")]) == 0
+    assert "Data since" not in (tmp_path / "r.html").read_text()  # no run before it to compare with
+
+
+def test_a_branch_on_the_same_data_as_prod_says_so(weeks: Path, tmp_path: Path) -> None:
+    make_run(weeks.parent, "test.feature", BRANCH, metrics={"roc_auc": 0.86}, C=0.5, snapshot="2025-03-01")
+    out = tmp_path / "branch.html"
+    assert main(["report", BRANCH, "--folder", str(weeks), "-o", str(out)]) == 0
+    page = out.read_text()
+    assert f"The input data is the same as in prod {THIS_WEEK[:15]}." in page
+    assert "<td><code>data/raw/cases.parquet</code></td><td>60</td><td>60</td><td>same</td>" in page
