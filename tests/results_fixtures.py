@@ -127,8 +127,10 @@ def make_run(
     records.save(store, record)
     if jobs:
         records.save_jobs(store, record, jobs)
+    cases = example_cases(snapshot) if snapshot else parquet(rows)
+    rows = pq.read_metadata(io.BytesIO(cases)).num_rows  # the later stages' tables follow the cases
     bodies = {
-        "data/raw/cases.parquet": example_cases(snapshot) if snapshot else parquet(rows),
+        "data/raw/cases.parquet": cases,
         "data/features/train.parquet": parquet(rows * 3 // 4),
         "data/features/test.parquet": parquet(rows - rows * 3 // 4),
         "models/model.skops": f"model C={C}".encode(),

@@ -61,7 +61,8 @@ def test_worse_data_fails_the_check_with_a_report_of_what_changed_since_last_wee
     weeks: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     out = tmp_path / "weekly.html"
-    code = main(["report", "prod", "--check", "--folder", str(weeks), "-o", str(out)])
+    headline = tmp_path / "summary.md"
+    code = main(["report", "prod", "--check", "--folder", str(weeks), "-o", str(out), "--summary", str(headline)])
     assert code == 14  # BelowThreshold
     assert "roc_auc 0.85 < 0.9" in capsys.readouterr().err
     page = out.read_text()  # written before the check failed
@@ -84,6 +85,13 @@ def test_worse_data_fails_the_check_with_a_report_of_what_changed_since_last_wee
     assert ("label", "TV") in {(name, measure) for name, measure, _ in found}
     assert "case_id" not in {name for name, _, _ in found}
     assert "<tr class=changed><td><code>" + found[0][0] in drift  # a large move is highlighted
+
+    summary = headline.read_text()  # the job summary says it too, before the job fails
+    assert f"Against the previous prod run `{LAST_WEEK}`:" in summary
+    assert "Rows: `data/raw/cases.parquet` 569 → 60, `data/features/train.parquet` 426 → 45" in summary
+    moved = sum(1 for _, _, value in found if float(value) >= 0.1)
+    assert f"Input drift, {moved} column(s) moved: `{found[0][0]}` {found[0][1]} {float(found[0][2]):.2f}, " in summary
+    assert "Cost: $0.0" in summary
 
 
 def test_last_weeks_run_passed_its_check(weeks: Path, tmp_path: Path) -> None:

@@ -54,6 +54,20 @@ class Drift:
         return "a lot" if self.value >= MOVED_A_LOT else "moved" if self.value >= MOVED else "steady"
 
 
+@dataclass(frozen=True)
+class Since:
+    """What changed in the data from ``base`` to ``other``: rows per table, input columns' drift (largest first)."""
+
+    base: Run
+    rows: list[Rows]
+    drift: list[Drift]
+
+
+def since(base: Run, other: Run) -> Since:
+    """Read both runs' tables once, for the report and the headline alike."""
+    return Since(base, rows(base, other), drift(base, other))
+
+
 def rows(base: Run, other: Run) -> list[Rows]:
     """Rows of every Parquet output of either run, in this run's order (one footer read per distinct object)."""
     import pyarrow.parquet as pq

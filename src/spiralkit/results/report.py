@@ -35,8 +35,15 @@ def against_prod(run: Run, prod: list[Run]) -> Run | None:
     return None
 
 
-def html(run: Run, comparison: Comparison | None, problem: str | None = None, cost: Cost | None = None) -> str:
-    """The report of ``run`` (``comparison.other``) against ``comparison.base`` (None: nothing to compare with)."""
+def html(
+    run: Run,
+    comparison: Comparison | None,
+    problem: str | None = None,
+    cost: Cost | None = None,
+    since: drift.Since | None = None,
+) -> str:
+    """The report of ``run`` (``comparison.other``) against ``comparison.base`` (None: nothing to compare with);
+    ``since``: how its data differs from that run's (:func:`spiralkit.results.drift.since`)."""
     record = run.record
     base = comparison.base if comparison else None
     against = f"prod {base.id[:15]}" if base is not None and base.namespace == "prod" else (base.id if base else "")
@@ -60,7 +67,7 @@ def html(run: Run, comparison: Comparison | None, problem: str | None = None, co
     sections += _plots(run)
     sections += ["<h2>The pipeline</h2>", f'<div class="graph">{graph.svg(run.stages)}</div>', _stages(run)]
     sections += _data(run, comparison)
-    sections += _since(comparison, against)
+    sections += _since(since, against)
     sections += _environment(run, comparison, cost)
     footer = f"made by spiral report (spiralkit {__version__}) at {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}"
     return (
@@ -178,12 +185,10 @@ def _data(run: Run, comparison: Comparison | None) -> list[str]:
     return ["<h2>Data</h2>", note, page.table(["stage", "", "path", "size", "md5"], rows, marks)]
 
 
-def _since(comparison: Comparison | None, against: str) -> list[str]:
+def _since(since: drift.Since | None, against: str) -> list[str]:
     """Rows per table and the input columns' drift against the run compared with (last week's, for prod)."""
-    if comparison is None:
-        return []
-    tables = drift.rows(comparison.base, comparison.other)
-    if not tables:
+    tables = since.rows if since else []
+    if not since or not tables:
         return []
     rows = [
         [
@@ -200,7 +205,7 @@ def _since(comparison: Comparison | None, against: str) -> list[str]:
         f"<h2>Data since {escape(against)}</h2>",
         page.table(["stage", "table", f"rows in {against}", "rows now", "change"], rows, marks),
     ]
-    moved = drift.drift(comparison.base, comparison.other)
+    moved = since.drift
     if not moved:
         return [*section, f"<p class=meta>The input data is the same as in {escape(against)}.</p>"]
     rows = [
