@@ -98,7 +98,7 @@ def drift(base: Run, other: Run) -> list[Drift]:
     for path in inputs(other):
         if path not in before or before[path].get("md5") == other.outputs[path].get("md5"):
             continue
-        old, new = base.read_table(path), other.read_table(path)
+        old, new = _table(base, path), _table(other, path)
         for name in (n for n in new.column_names if n in old.column_names):
             figure = column_drift(old.column(name), new.column(name))
             if figure is not None:
@@ -126,7 +126,10 @@ def column_drift(before: pa.ChunkedArray, after: pa.ChunkedArray) -> tuple[str, 
 def _psi(before: pa.ChunkedArray, after: pa.ChunkedArray) -> float:
     import pyarrow.compute as pc
 
-    edges = sorted(set(pc.quantile(before, q=[i / BINS for i in range(1, BINS)]).to_pylist()))
+    # The edges stay Arrow scalars (quantiles come sorted; unique keeps that order): a Python number in a
+    # compute call makes Arrow look for pandas types, which imports pandas (0.2 s of a report)
+    quantiles = pc.unique(pc.quantile(before, q=[i / BINS for i in range(1, BINS)]))
+    edges = [quantiles[i] for i in range(len(quantiles))]
 
     def shares(values: pa.ChunkedArray) -> list[float]:
         below = [pc.sum(pc.less_equal(values, edge)).as_py() or 0 for edge in edges]
@@ -145,6 +148,14 @@ def _total_variation(before: pa.ChunkedArray, after: pa.ChunkedArray) -> float:
 
     old, new = shares(before), shares(after)
     return 0.5 * sum(abs(old.get(value, 0.0) - new.get(value, 0.0)) for value in old.keys() | new.keys())
+
+
+def _table(run: Run, path: str) -> pa.Table:
+    """The whole table, fetched by its recorded md5 like :meth:`Run.read_table`, read with ``ParquetFile``:
+    ``read_table`` goes through Arrow's datasets, whose import (with pandas) costs a report 0.4 s."""
+    import pyarrow.parquet as pq
+
+    return pq.ParquetFile(run.path(path)).read()
 
 
 def _tables(outputs: tuple[Mapping[str, Any], ...]) -> list[str]:
