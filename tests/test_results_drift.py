@@ -6,14 +6,20 @@ The two weeks' input is the example's own ingest output for two snapshots (tests
 from __future__ import annotations
 
 import re
+import struct
 from pathlib import Path
+from types import SimpleNamespace
 
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from results_fixtures import make_run
 
+from bench.example_runs import put
+from spiralkit import aws
 from spiralkit.cli import main
-from spiralkit.results.drift import column_drift
+from spiralkit.results.drift import FOOTER, column_drift, row_count
+from spiralkit.results.objects import Remote
 
 LAST_WEEK, THIS_WEEK, BRANCH = (
     "20261123T041700Z-11111111-aaaa",
@@ -106,3 +112,24 @@ def test_a_branch_on_the_same_data_as_prod_says_so(weeks: Path, tmp_path: Path) 
     page = out.read_text()
     assert f"The input data is the same as in prod {THIS_WEEK[:15]}." in page
     assert "<td><code>data/raw/cases.parquet</code></td><td>60</td><td>60</td><td>same</td>" in page
+
+
+@pytest.mark.parametrize("columns", [3, 3000], ids=["footer-in-one-read", "footer-longer-than-one-read"])
+def test_row_counts_come_from_the_footer_alone(columns: int, tmp_path: Path, aws_env: str) -> None:
+    sink = pa.BufferOutputStream()
+    pq.write_table(pa.table({f"c{i}": list(range(1000)) for i in range(columns)}), sink)
+    body = sink.getvalue().to_pybytes()
+    footer = struct.unpack("<I", body[-8:-4])[0] + 8
+    assert (footer > FOOTER) == (columns == 3000)
+    out = {"path": "data/wide.parquet", **put(tmp_path / "dvc-storage", body)}
+    s3 = aws.client("s3")
+    s3.create_bucket(Bucket="acme-churn")
+    s3.put_object(Bucket="acme-churn", Key=f"dvc/files/md5/{out['md5'][:2]}/{out['md5'][2:]}", Body=body)
+    ranges: list[str] = []
+    seen = lambda request, **_: ranges.append(request.headers["Range"].decode())  # noqa: E731
+    aws.session(None).events.register("before-send.s3", seen)
+    for remote in (Remote("s3://acme-churn/dvc"), Remote(str(tmp_path / "dvc-storage"))):
+        run = SimpleNamespace(archive=SimpleNamespace(remote=remote, cache=tmp_path / "cache"))
+        assert row_count(run, out) == 1000  # type: ignore[arg-type]
+    assert ranges == [f"bytes=-{FOOTER}"] + ([f"bytes=-{footer}"] if footer > FOOTER else [])
+    assert not (tmp_path / "cache").exists()  # nothing was downloaded whole
