@@ -120,8 +120,9 @@ def runner(tmp_path: Path) -> dict[str, str]:
 
 
 def run(script: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """``script`` as the runner runs a step, in the runner's temp folder (the report's default output is there)."""
     command = ["bash", "--noprofile", "--norc", "-euo", "pipefail", "-c", script]
-    return subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+    return subprocess.run(command, env=env, cwd=env["RUNNER_TEMP"], capture_output=True, text=True, check=False)
 
 
 def gh_state(env: dict[str, str], pulls: list[dict[str, Any]], comments: list[dict[str, Any]]) -> None:
