@@ -61,14 +61,13 @@ class Drift:
 class Since:
     """What changed in the data from ``base`` to ``other``: rows per table, input columns' drift (largest first)."""
 
-    base: Run
     rows: list[Rows]
     drift: list[Drift]
 
 
 def since(base: Run, other: Run) -> Since:
     """Read both runs' tables once, for the report and the headline alike."""
-    return Since(base, rows(base, other), drift(base, other))
+    return Since(rows(base, other), drift(base, other))
 
 
 def rows(base: Run, other: Run) -> list[Rows]:
