@@ -57,6 +57,8 @@ def test_the_report_compares_with_the_latest_prod_run(folder: Path, tmp_path: Pa
         assert f"<title>{stage}: ran · " in page
     assert "2 vCPU · 2 GB" in page  # train's resources
     assert "conda-lock:aaaa (the same as prod&#x27;s)" in page
+    cost = r"<td>cost</td><td><span class=mono>\$0\.\d{4} \(from the stage records&#x27; times; estimated -"
+    assert re.search(cost, page)
 
 
 def test_a_prod_run_is_compared_with_the_prod_run_before_it(folder: Path, tmp_path: Path) -> None:
