@@ -135,7 +135,7 @@ def test_the_branch_job_may_comment_and_nothing_else_may(test_job: dict[str, Any
     comment = step(test_job, "Headline in the branch's pull request")
     assert comment["env"]["GH_TOKEN"] == "${{ github.token }}"
     assert comment["env"]["HEAD"] == "${{ github.repository_owner }}:${{ github.ref_name }}"
-    assert comment["if"] == step(test_job, "Report")["if"] == "steps.run.outputs.running != 'true'"
+    assert comment["if"] == step(test_job, "Report")["if"] == "steps.run.outputs.running == ''"
     assert MARKER in comment["run"]
 
 

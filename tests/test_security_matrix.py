@@ -472,7 +472,7 @@ FALLBACK_CASES = [
          _tagged(None), _is("branch-ci", *PEOPLE)),
     Case("batch:SubmitJob", f"{ON_DEMAND}, {PROJECT}-prod, tagged prod", _on(ON_DEMAND, f"{PROJECT}-prod"),
          _tagged("prod"), _is("prod-ci")),
-    # a branch's follower of a prod run (the `follow` job signs in as the branch role): refused
+    # a branch principal following a prod run (CI's prod runs are followed by follow-prod, as prod): refused
     Case("batch:SubmitJob", f"{ON_DEMAND}, {PROJECT}-prod, tagged own namespace", _on(ON_DEMAND, f"{PROJECT}-prod"),
          _tagged(None), _is("prod-ci")),
     Case("batch:SubmitJob", f"{ON_DEMAND}, {PROJECT}-dev, tagged prod", _on(ON_DEMAND, f"{PROJECT}-dev"),
