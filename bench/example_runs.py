@@ -150,3 +150,15 @@ def make_run(
         records.save_stage(store, record, stage)
         records.finish(store, record)
     return record
+
+
+def upload(archive: Path, bucket: str) -> None:
+    """The records folder and the DVC remote folder into ``bucket``, as a project with a bucket keeps them."""
+    from spiralkit import aws
+
+    s3 = aws.client("s3")
+    s3.create_bucket(Bucket=bucket)
+    for folder, prefix in ((archive / ".spiral", "spiral"), (archive / "dvc-storage", "dvc")):
+        for path in folder.rglob("*"):
+            if path.is_file():
+                s3.put_object(Bucket=bucket, Key=f"{prefix}/{path.relative_to(folder)}", Body=path.read_bytes())

@@ -23,7 +23,6 @@ import pyarrow.parquet as pq
 from bench import example_runs, moto_server
 from bench.figures import Context, Figure, Target
 from bench.measure import BenchError
-from spiralkit import aws
 
 TITLE = "Results from S3 (a moto server on this machine): the Client API and `spiral report` of the example"
 BUCKET = "bench-results"
@@ -69,7 +68,7 @@ def run(context: Context) -> list[Figure]:
     sizes: list[int] = []
     plots: list[dict[str, float]] = []
     with moto_server.running(work / "moto") as server, moto_server.pointed_at(server.env):
-        _upload(archive)
+        example_runs.upload(archive, BUCKET)
         env = {**os.environ, **server.env}
         for attempt in range(context.runs):
             found = _python(METRICS, env, BUCKET)
@@ -126,15 +125,6 @@ def _cases(rows: int, shift: float, seed: int) -> bytes:
     sink = io.BytesIO()
     pq.write_table(pa.table(columns), sink)
     return sink.getvalue()
-
-
-def _upload(archive: Path) -> None:
-    s3 = aws.client("s3")
-    s3.create_bucket(Bucket=BUCKET)
-    for folder, prefix in ((archive / ".spiral", "spiral"), (archive / "dvc-storage", "dvc")):
-        for path in folder.rglob("*"):
-            if path.is_file():
-                s3.put_object(Bucket=BUCKET, Key=f"{prefix}/{path.relative_to(folder)}", Body=path.read_bytes())
 
 
 def _python(script: str, env: dict[str, str], *args: str) -> dict[str, float]:
