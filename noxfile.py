@@ -90,7 +90,7 @@ def bench(session: nox.Session) -> None:
 
     ``nox -s bench -- --size-mb 100 --runs 3`` is a quick pass (written to build/bench/benchmarks.md).
     """
-    session.install("-e", ".", "--group", "bench")
+    session.install("-e", ".[report]", "--group", "bench")  # report: bench/results.py draws plots
     project = BENCH / "project"
     venv = _rendered_project(session, project, extras="")
     session.run("python", "-m", "bench", "--project", str(project), "--project-venv", str(venv), *session.posargs)
