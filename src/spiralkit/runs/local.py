@@ -15,10 +15,13 @@ project's images set to the lock they installed).
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import json
 import os
 import selectors
 import signal
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -34,7 +37,8 @@ from spiralkit.runs.stage import StageRun, Started
 from spiralkit.runs.stage import begin as begin_stage
 from spiralkit.runs.stage import finish as finish_stage
 
-LOCK_EVERY = 1.0  # seconds between dvc.lock writes while stages finish
+LOCK_EVERY = 1.0  # seconds between dvc.lock writes while stages finish, at least
+LOCK_SHARE = 10  # and at least this many times as long as the last write took
 
 
 def run(
@@ -47,27 +51,28 @@ def run(
     warm: bool = True,
 ) -> records.RunRecord:
     """Run ``plan`` in the working tree, in ``namespace``, ``jobs`` commands at once; returns the record."""
-    record = begin.create(
-        project,
-        plan,
-        namespace=namespace,
-        on="local",
-        commit=_commit(project),
-        environment_id=os.environ.get("SPIRAL_ENVIRONMENT") or environment.installed(),
-        overrides={},
-        forced=forced,
-    )
-    store = records.store_for(project)
-    records.save(store, record)
-    last_run.remember(project.root, record)
-    logs = project.root / ".spiral" / "logs" / record.run_id
-    logs.mkdir(parents=True, exist_ok=True)
-    display = board.Board(record.names(), logs)
-    echo(f"run {record.run_id} in {namespace}: {len(record.stages)} stage(s), logs in {logs}")
-    stage_run = StageRun(project.root, store, record, display.echo(echo))
-    modules = preload.modules(project) if warm else []
-    with dvcstage.opened(project.root) as repo, _warm_parent(project, modules if warm else None) as parent:
-        failed = Scheduler(stage_run, repo, display, parent, jobs or os.cpu_count() or 1).run()
+    # First, so that the warm parent's imports (when it starts at once) overlap everything below.
+    with _warm_parent(project, warm, [stage.name for stage in plan.stages]) as parent:
+        record = begin.create(
+            project,
+            plan,
+            namespace=namespace,
+            on="local",
+            commit=_commit(project),
+            environment_id=os.environ.get("SPIRAL_ENVIRONMENT") or installed_environment(),
+            overrides={},
+            forced=forced,
+        )
+        store = records.store_for(project)
+        records.save(store, record)
+        last_run.remember(project.root, record)
+        logs = project.root / ".spiral" / "logs" / record.run_id
+        logs.mkdir(parents=True, exist_ok=True)
+        display = board.Board(record.names(), logs)
+        echo(f"run {record.run_id} in {namespace}: {len(record.stages)} stage(s), logs in {logs}")
+        stage_run = StageRun(project.root, store, record, display.echo(echo))
+        with dvcstage.opened(project.root) as repo:
+            failed = Scheduler(stage_run, repo, display, parent, jobs or os.cpu_count() or 1).run()
     if failed:
         raise StageFailed(
             "\n".join(f"stage {name} failed in run {record.run_id}; the end of {display.log(name)}:\n"
@@ -88,7 +93,8 @@ class Scheduler:
         self.running: dict[str, tuple[Started, launch.Command]] = {}
         self.failed: list[str] = []
         self.unwritten: dict[str, dict[str, Any]] = {}
-        self.written = time.monotonic()
+        self.written, self.write_took = time.monotonic(), 0.0
+        self.lock = dvcstage.LockFile(run.root, run.record.names())
 
     def run(self) -> list[str]:
         """Run every stage; returns the names of the stages that failed."""
@@ -147,41 +153,82 @@ class Scheduler:
         self.display.set(name, state)
 
     def _write_lock(self, force: bool) -> None:
-        """One dvc.lock write for every stage finished since the last (at most every LOCK_EVERY seconds)."""
-        if self.unwritten and (force or time.monotonic() - self.written >= LOCK_EVERY):
-            dvcstage.dump_lock(self.stage_run.root, self.unwritten, self.stage_run.record.names())
+        """One dvc.lock write for every stage finished since the last.
+
+        A write dumps the whole file, so its cost grows with the stages written: writes are spaced by at
+        least LOCK_EVERY seconds and by LOCK_SHARE times the last write's duration, so writing dvc.lock
+        never takes more than about a tenth of the run, however many stages the pipeline has.
+        """
+        now = time.monotonic()
+        if self.unwritten and (force or now - self.written >= max(LOCK_EVERY, LOCK_SHARE * self.write_took)):
+            self.lock.write(self.unwritten)
             self.unwritten = {}
             self.written = time.monotonic()
+            self.write_took = self.written - now
 
 
 class LazyWarm:
-    """The warm parent, started when the first stage needs running (a run that reuses everything starts none)."""
+    """The warm parent, started when the first stage needs running: a run that reuses everything starts none,
+    and does not even work out what to preload.
 
-    def __init__(self, project: ProjectConfig, modules: list[str]) -> None:
-        self.project, self.modules = project, modules
+    When some stage is sure to run (it has no dvc.lock entry yet, as in a first run), :meth:`start_soon`
+    starts it at once, in a thread of its own, so its imports overlap DVC's work here instead of
+    following it.
+    """
+
+    def __init__(self, project: ProjectConfig) -> None:
+        self.project = project
         self.parent: launch.WarmParent | None = None
+        self.starting: threading.Thread | None = None
+        self.started: launch.WarmParent | SpiralError | None = None
+
+    def start_soon(self) -> None:
+        def start() -> None:
+            try:
+                self.started = self._start()
+            except SpiralError as error:
+                self.started = error
+
+        self.starting = threading.Thread(target=start, name="spiral-warm-start", daemon=True)
+        self.starting.start()
 
     def get(self) -> launch.WarmParent:
         if self.parent is None:
-            env = dvcstage.stage_env(self.project.root)
-            try:
-                self.parent = launch.WarmParent(self.modules, self.project.root, env)
-            except OSError as error:
-                raise SpiralError(f"could not start the warm parent for `python -m` stages: {error}") from error
+            if self.starting is not None:
+                self.starting.join()
+                self.starting, started = None, self.started
+                if isinstance(started, SpiralError):
+                    raise started
+                self.parent = started
+            if self.parent is None:
+                self.parent = self._start()
         return self.parent
 
+    def _start(self) -> launch.WarmParent:
+        env = dvcstage.stage_env(self.project.root)
+        try:
+            return launch.WarmParent(preload.modules(self.project), self.project.root, env)
+        except OSError as error:
+            raise SpiralError(f"could not start the warm parent for `python -m` stages: {error}") from error
+
     def close(self) -> None:
+        if self.starting is not None:
+            self.starting.join()
+            self.parent = self.parent or (self.started if isinstance(self.started, launch.WarmParent) else None)
         if self.parent is not None:
             self.parent.close()
 
 
 @contextlib.contextmanager
-def _warm_parent(project: ProjectConfig, modules: list[str] | None) -> Iterator[LazyWarm | None]:
-    """The warm parent for this run (None when warm starts are off), started with DVC's stage environment."""
-    if modules is None:
+def _warm_parent(project: ProjectConfig, warm: bool, names: Sequence[str]) -> Iterator[LazyWarm | None]:
+    """The warm parent for this run (None when warm starts are off), started with DVC's stage environment:
+    at once when one of the stages ``names`` has no dvc.lock entry, else when a stage first needs it."""
+    if not warm:
         yield None
         return
-    lazy = LazyWarm(project, modules)
+    lazy = LazyWarm(project)
+    if not dvcstage.locked_stages(project.root) >= set(names):
+        lazy.start_soon()
     try:
         yield lazy
     finally:
@@ -224,6 +271,27 @@ def _woken_by_children(lazy: LazyWarm | None) -> Iterator[Callable[[], None]]:
             os.close(wake_read)
             os.close(wake_write)
         selector.close()
+
+
+def installed_environment() -> str:
+    """:func:`environment.installed`, remembered (in the user's cache) until a directory on ``sys.path`` changes.
+
+    Reading every installed distribution's metadata takes most of a second in a large environment, and a
+    run that reuses every stage would spend it on each ``spiral run``. Installing, upgrading or removing a
+    package adds or removes a ``.dist-info`` directory, which changes its parent directory's mtime.
+    """
+    stamp = [sys.executable] + [f"{entry}@{os.stat(entry).st_mtime_ns}" for entry in sys.path if os.path.isdir(entry)]
+    digest = hashlib.sha256(sys.prefix.encode()).hexdigest()[:16]
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "spiralkit" / f"env-{digest}.json"
+    with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
+        remembered = json.loads(cache.read_text(encoding="utf-8"))
+        if remembered["stamp"] == stamp:
+            return str(remembered["id"])
+    found = environment.installed()
+    with contextlib.suppress(OSError):  # no cache then: the next run reads the metadata again
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        cache.write_text(json.dumps({"stamp": stamp, "id": found}), encoding="utf-8")
+    return found
 
 
 def _commit(project: ProjectConfig) -> str:

@@ -29,6 +29,7 @@ import signal
 import sys
 import threading
 import traceback
+import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -49,6 +50,9 @@ def preload(modules: Sequence[str]) -> list[str]:
         for module in modules:
             try:
                 importlib.import_module(module)
+            except ModuleNotFoundError as error:
+                if error.name != module:  # else a name `from a import b` offered that is no module: not said
+                    print(f"spiral warm: not preloading {module}: {error}", file=sys.stderr)
             except Exception as error:  # a module that fails to import is simply not preloaded
                 print(f"spiral warm: not preloading {module}: {error}", file=sys.stderr)
             else:
@@ -111,6 +115,9 @@ def serve(modules: Sequence[str]) -> int:
     reply = os.fdopen(os.dup(1), "w", buffering=1)
     os.dup2(2, 1)  # anything an import prints goes to stderr, never into the replies
     loaded = preload(modules)
+    # Python 3.12 warns at each fork when any OS thread exists; pyarrow's allocator starts one at import
+    # (see "threads" above). Python threads, the ones that could hold the interpreter's locks, are refused.
+    warnings.filterwarnings("ignore", "This process .* is multi-threaded", DeprecationWarning)
     threads = len(os.listdir("/proc/self/task")) if os.path.isdir("/proc/self/task") else None
     reply.write(json.dumps({"ready": True, "modules": loaded, "threads": threads}) + "\n")
     wake_read, wake_write = os.pipe()
