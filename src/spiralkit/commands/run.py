@@ -68,7 +68,10 @@ def run(args: argparse.Namespace) -> int:
                 "or try a value with `dvc exp run -S section.key=value`"
             )
         name = namespace.resolve(project, args.namespace)
-        local.run(project, runs.plan_for(project, args.stages, args.force), name, args.force, jobs=args.jobs)
+        with local.warm_parent(project) as warm:  # before planning: on a first run its imports overlap DVC's work
+            local.run(
+                project, runs.plan_for(project, args.stages, args.force), name, args.force, jobs=args.jobs, warm=warm
+            )
         return 0
     overrides = begin.parse_overrides(args.overrides, project.root)
     prepared = runs.prepare(

@@ -200,7 +200,16 @@ def apply_overrides(root: Path, overrides: Mapping[str, Any]) -> None:
 
 def locked_stages(root: Path) -> set[str]:
     """The names of the stages ``root/dvc.lock`` has an entry for (none when it is missing or unreadable)."""
-    path = root / "dvc.lock"
+    return _stage_names(root / "dvc.lock")
+
+
+def pipeline_stages(root: Path) -> set[str]:
+    """The names of the stages ``root/dvc.yaml`` declares, as written (a ``foreach`` stage's unexpanded)."""
+    return _stage_names(root / "dvc.yaml")
+
+
+def _stage_names(path: Path) -> set[str]:
+    """The keys of ``stages`` in a YAML file, read quickly: for a guess, not for DVC's own reading."""
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's: a 500-stage lock in milliseconds
     try:
         data = yaml.load(path.read_text(encoding="utf-8"), Loader=loader) if path.is_file() else None
@@ -411,8 +420,7 @@ class LockFile:
         self.data: dict[str, Any] | None = None
 
     def write(self, entries: Mapping[str, Mapping[str, Any]]) -> None:
-        from dvc.utils.serialize import dump_yaml
-        from dvc.utils.serialize._yaml import parse_yaml_for_update
+        from dvc.utils.serialize import dump_yaml, parse_yaml_for_update
 
         if not entries:
             return

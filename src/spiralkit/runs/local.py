@@ -48,11 +48,15 @@ def run(
     forced: Sequence[str] = (),
     echo: Callable[[str], None] = print,
     jobs: int | None = None,
-    warm: bool = True,
+    warm: bool | LazyWarm = True,
 ) -> records.RunRecord:
-    """Run ``plan`` in the working tree, in ``namespace``, ``jobs`` commands at once; returns the record."""
+    """Run ``plan`` in the working tree, in ``namespace``, ``jobs`` commands at once; returns the record.
+
+    ``warm``: whether ``python -m`` stages start from a warm parent, or the one :func:`warm_parent` gave.
+    """
+    given = contextlib.nullcontext(warm) if isinstance(warm, LazyWarm) else None
     # First, so that the warm parent's imports (when it starts at once) overlap everything below.
-    with _warm_parent(project, warm, [stage.name for stage in plan.stages]) as parent:
+    with given or _warm_parent(project, bool(warm), [stage.name for stage in plan.stages]) as parent:
         record = begin.create(
             project,
             plan,
@@ -220,14 +224,28 @@ class LazyWarm:
 
 
 @contextlib.contextmanager
+def warm_parent(project: ProjectConfig) -> Iterator[LazyWarm]:
+    """The warm parent for a run of the whole pipeline, before it is even planned: started at once when a stage
+    of dvc.yaml has no dvc.lock entry (a first run), so that its imports overlap DVC's planning."""
+    with _lazy(project, not dvcstage.locked_stages(project.root) >= dvcstage.pipeline_stages(project.root)) as lazy:
+        yield lazy
+
+
+@contextlib.contextmanager
 def _warm_parent(project: ProjectConfig, warm: bool, names: Sequence[str]) -> Iterator[LazyWarm | None]:
     """The warm parent for this run (None when warm starts are off), started with DVC's stage environment:
     at once when one of the stages ``names`` has no dvc.lock entry, else when a stage first needs it."""
     if not warm:
         yield None
         return
+    with _lazy(project, not dvcstage.locked_stages(project.root) >= set(names)) as lazy:
+        yield lazy
+
+
+@contextlib.contextmanager
+def _lazy(project: ProjectConfig, at_once: bool) -> Iterator[LazyWarm]:
     lazy = LazyWarm(project)
-    if not dvcstage.locked_stages(project.root) >= set(names):
+    if at_once:
         lazy.start_soon()
     try:
         yield lazy

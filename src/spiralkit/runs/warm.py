@@ -51,7 +51,7 @@ def preload(modules: Sequence[str]) -> list[str]:
             try:
                 importlib.import_module(module)
             except ModuleNotFoundError as error:
-                if error.name != module:  # else a name `from a import b` offered that is no module: not said
+                if "." not in module or error.name != module:  # else `b` of `from a import b` is no module
                     print(f"spiral warm: not preloading {module}: {error}", file=sys.stderr)
             except Exception as error:  # a module that fails to import is simply not preloaded
                 print(f"spiral warm: not preloading {module}: {error}", file=sys.stderr)
@@ -162,4 +162,7 @@ def serve(modules: Sequence[str]) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(serve(sys.argv[1:]))
+    code = serve(sys.argv[1:])
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)  # nothing to clean up: tearing down scipy, pandas and the rest took 0.6 s of each run
