@@ -20,6 +20,7 @@ import json
 import os
 import selectors
 import signal
+import site
 import subprocess
 import sys
 import threading
@@ -292,13 +293,15 @@ def _woken_by_children(lazy: LazyWarm | None) -> Iterator[Callable[[], None]]:
 
 
 def installed_environment() -> str:
-    """:func:`environment.installed`, remembered (in the user's cache) until a directory on ``sys.path`` changes.
+    """:func:`environment.installed`, remembered (in the user's cache) until a directory packages are installed
+    in changes: those on ``sys.path`` under the interpreter's prefixes or the user's site directory.
 
     Reading every installed distribution's metadata takes most of a second in a large environment, and a
     run that reuses every stage would spend it on each ``spiral run``. Installing, upgrading or removing a
     package adds or removes a ``.dist-info`` directory, which changes its parent directory's mtime.
     """
-    stamp = [sys.executable] + [f"{entry}@{os.stat(entry).st_mtime_ns}" for entry in sys.path if os.path.isdir(entry)]
+    installs = [entry for entry in sys.path if entry.startswith((sys.prefix, sys.base_prefix, site.USER_SITE or "//"))]
+    stamp = [sys.executable] + [f"{entry}@{os.stat(entry).st_mtime_ns}" for entry in installs if os.path.isdir(entry)]
     digest = hashlib.sha256(sys.prefix.encode()).hexdigest()[:16]
     cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "spiralkit" / f"env-{digest}.json"
     with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
