@@ -15,6 +15,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 from bench import memory, synthetic
@@ -85,7 +86,10 @@ def run(context: Context) -> list[Figure]:
     runs = max(1, min(context.runs, 3))
     load = f"{os.getloadavg()[0]:.1f}"
     eight = project(work / "eight", independent(8))
-    side = in_turns({"repro": lambda: timed(REPRO, eight, True), "spiral": lambda: timed(SPIRAL, eight, True)}, runs)
+    side = in_turns(
+        {"repro": lambda: timed(REPRO, eight, True), "spiral": lambda: timed(SPIRAL, eight, True), "cores": cores},
+        runs,
+    )
     noop = in_turns({"repro": lambda: timed(REPRO, eight, False), "spiral": lambda: timed(SPIRAL, eight, False)}, 5)
     small, large = (int(n) for n in os.environ.get("SPIRAL_BENCH_STAGES", "50,500").split(","))
     sizes = {n: project(work / f"stages-{n}", synthetic.dvc_yaml(n)) for n in (small, large)}
@@ -101,6 +105,18 @@ def run(context: Context) -> list[Figure]:
             side["spiral"],
             baseline=repro_eight,
             target=Target.ratio_at_least(1 / 0.6, "at most 0.6x dvc repro's time"),
+        ),
+        Figure(
+            "cores this benchmark got: 2 s of CPU work, 1 loop's time per loop when 2 run at once",
+            side["cores"],
+            unit="cores",
+            notes=[
+                "Linux schedules by session here (`/proc/sys/kernel/sched_autogroup_enabled` is "
+                f"{_autogroup()}): while other sessions keep both cores busy, a session gets its share of the "
+                "machine however many processes it runs, so two stages at once cannot finish sooner than one "
+                "after the other. The cores figure measures that share in each round: 2 means two loops ran "
+                "as fast as one alone, 1 that running two at once gained nothing."
+            ],
         ),
         repro_noop,
         Figure(
@@ -131,7 +147,7 @@ def _example(context: Context) -> list[Figure]:
     """The rendered example from scratch, in turns: dvc repro, spiral run --on local, Metaflow's local run."""
     assert context.project is not None
     assert context.project_venv is not None
-    root, venv = context.project, context.project_venv
+    root, venv = context.project.resolve(), context.project_venv.absolute()
     env = {**os.environ, "PATH": f"{venv / 'bin'}{os.pathsep}{os.environ['PATH']}", "VIRTUAL_ENV": str(venv)}
     flow = [str(venv / "bin" / "python"), str(Path(__file__).with_name("metaflow_flow.py")), "--no-pylint"]
 
@@ -191,6 +207,22 @@ def _example(context: Context) -> list[Figure]:
             ],
         ),
     ]
+
+
+def cores() -> float:
+    """How many cores two CPU-bound processes get together, relative to one alone (2.0 on an idle 2-core machine)."""
+    loop = [sys.executable, "-c", "import time\nend = time.process_time() + 1\nwhile time.process_time() < end: pass"]
+    alone = time_command(loop, Path.cwd())
+    start = time.perf_counter()
+    both = [subprocess.Popen(loop) for _ in range(2)]
+    if any(process.wait() for process in both):
+        raise RuntimeError("a CPU loop failed")
+    return round(2 * alone / (time.perf_counter() - start), 2)
+
+
+def _autogroup() -> str:
+    setting = Path("/proc/sys/kernel/sched_autogroup_enabled")
+    return setting.read_text().strip() if setting.exists() else "absent"
 
 
 def bytecode(venv: Path) -> str:

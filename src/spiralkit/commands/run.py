@@ -9,7 +9,7 @@ from spiralkit import config, namespace
 from spiralkit.batch import progress
 from spiralkit.batch import run as runs
 from spiralkit.errors import SpiralError, StageFailed
-from spiralkit.runs import begin, dvcstage, local
+from spiralkit.runs import begin, dvcstage, local, warmstart
 
 
 class RunFailed(StageFailed):
@@ -69,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
             )
         name = namespace.resolve(project, args.namespace)
         # The warm parent first: on a first run its imports overlap DVC's work. One DVC repo to plan and run.
-        with local.warm_parent(project) as warm, dvcstage.opened(project.root):
+        with warmstart.warm_parent(project) as warm, dvcstage.opened(project.root):
             local.run(
                 project, runs.plan_for(project, args.stages, args.force), name, args.force, jobs=args.jobs, warm=warm
             )

@@ -31,8 +31,8 @@ from typing import Any
 
 from spiralkit.batch.plan import Plan
 from spiralkit.config import ProjectConfig
-from spiralkit.errors import SpiralError, StageFailed
-from spiralkit.runs import begin, board, dvcstage, environment, last_run, launch, preload
+from spiralkit.errors import StageFailed
+from spiralkit.runs import begin, board, dvcstage, environment, last_run, launch, warmstart
 from spiralkit.runs import record as records
 from spiralkit.runs.stage import StageRun, Started
 from spiralkit.runs.stage import begin as begin_stage
@@ -49,15 +49,15 @@ def run(
     forced: Sequence[str] = (),
     echo: Callable[[str], None] = print,
     jobs: int | None = None,
-    warm: bool | LazyWarm = True,
+    warm: bool | warmstart.LazyWarm = True,
 ) -> records.RunRecord:
     """Run ``plan`` in the working tree, in ``namespace``, ``jobs`` commands at once; returns the record.
 
-    ``warm``: whether ``python -m`` stages start from a warm parent, or the one :func:`warm_parent` gave.
+    ``warm``: whether ``python -m`` stages start from a warm parent, or the one ``warmstart.warm_parent`` gave.
     """
-    given = contextlib.nullcontext(warm) if isinstance(warm, LazyWarm) else None
+    given = contextlib.nullcontext(warm) if isinstance(warm, warmstart.LazyWarm) else None
     # First, so that the warm parent's imports (when it starts at once) overlap everything below.
-    with given or _warm_parent(project, bool(warm), [stage.name for stage in plan.stages]) as parent:
+    with given or warmstart.for_plan(project, bool(warm), [stage.name for stage in plan.stages]) as parent:
         record = begin.create(
             project,
             plan,
@@ -91,7 +91,9 @@ def run(
 class Scheduler:
     """Starts each stage once everything it reads from is done, ``jobs`` at a time."""
 
-    def __init__(self, run: StageRun, repo: Any, display: board.Board, warm: LazyWarm | None, jobs: int) -> None:
+    def __init__(
+        self, run: StageRun, repo: Any, display: board.Board, warm: warmstart.LazyWarm | None, jobs: int
+    ) -> None:
         self.stage_run, self.repo, self.display, self.warm, self.jobs = run, repo, display, warm, max(1, jobs)
         self.plan = {stage.name: stage for stage in run.record.stages}
         self.results: dict[str, dict[str, Any]] = {}
@@ -172,90 +174,8 @@ class Scheduler:
             self.write_took = self.written - now
 
 
-class LazyWarm:
-    """The warm parent, started when the first stage needs running: a run that reuses everything starts none,
-    and does not even work out what to preload.
-
-    When some stage is sure to run (it has no dvc.lock entry yet, as in a first run), :meth:`start_soon`
-    starts it at once, in a thread of its own, so its imports overlap DVC's work here instead of
-    following it.
-    """
-
-    def __init__(self, project: ProjectConfig) -> None:
-        self.project = project
-        self.parent: launch.WarmParent | None = None
-        self.starting: threading.Thread | None = None
-        self.started: launch.WarmParent | SpiralError | None = None
-
-    def start_soon(self) -> None:
-        def start() -> None:
-            try:
-                self.started = self._start()
-            except SpiralError as error:
-                self.started = error
-
-        self.starting = threading.Thread(target=start, name="spiral-warm-start", daemon=True)
-        self.starting.start()
-
-    def get(self) -> launch.WarmParent:
-        if self.parent is None:
-            if self.starting is not None:
-                self.starting.join()
-                self.starting, started = None, self.started
-                if isinstance(started, SpiralError):
-                    raise started
-                self.parent = started
-            if self.parent is None:
-                self.parent = self._start()
-        return self.parent
-
-    def _start(self) -> launch.WarmParent:
-        env = dvcstage.stage_env(self.project.root)
-        try:
-            return launch.WarmParent(preload.modules(self.project), self.project.root, env)
-        except OSError as error:
-            raise SpiralError(f"could not start the warm parent for `python -m` stages: {error}") from error
-
-    def close(self) -> None:
-        if self.starting is not None:
-            self.starting.join()
-            self.parent = self.parent or (self.started if isinstance(self.started, launch.WarmParent) else None)
-        if self.parent is not None:
-            self.parent.close()
-
-
 @contextlib.contextmanager
-def warm_parent(project: ProjectConfig) -> Iterator[LazyWarm]:
-    """The warm parent for a run of the whole pipeline, before it is even planned: started at once when a stage
-    of dvc.yaml has no dvc.lock entry (a first run), so that its imports overlap DVC's planning."""
-    with _lazy(project, not dvcstage.locked_stages(project.root) >= dvcstage.pipeline_stages(project.root)) as lazy:
-        yield lazy
-
-
-@contextlib.contextmanager
-def _warm_parent(project: ProjectConfig, warm: bool, names: Sequence[str]) -> Iterator[LazyWarm | None]:
-    """The warm parent for this run (None when warm starts are off), started with DVC's stage environment:
-    at once when one of the stages ``names`` has no dvc.lock entry, else when a stage first needs it."""
-    if not warm:
-        yield None
-        return
-    with _lazy(project, not dvcstage.locked_stages(project.root) >= set(names)) as lazy:
-        yield lazy
-
-
-@contextlib.contextmanager
-def _lazy(project: ProjectConfig, at_once: bool) -> Iterator[LazyWarm]:
-    lazy = LazyWarm(project)
-    if at_once:
-        lazy.start_soon()
-    try:
-        yield lazy
-    finally:
-        lazy.close()
-
-
-@contextlib.contextmanager
-def _woken_by_children(lazy: LazyWarm | None) -> Iterator[Callable[[], None]]:
+def _woken_by_children(lazy: warmstart.LazyWarm | None) -> Iterator[Callable[[], None]]:
     """A ``wait()`` that returns when a child process ends, the warm parent reports, or 0.25 s pass."""
     selector = selectors.DefaultSelector()
     warm: launch.WarmParent | None = None
