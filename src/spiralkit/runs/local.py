@@ -111,7 +111,7 @@ class Scheduler:
                 while waiting or self.running:
                     waiting = self._start_ready(waiting)
                     self._collect()
-                    self._write_lock(force=not self.running)
+                    self._write_lock(force=False)  # and at the end, below
                     self.display.draw()
                     if self.running:
                         wait()
