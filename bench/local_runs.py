@@ -22,7 +22,7 @@ from bench import memory, synthetic
 from bench.figures import Context, Figure, Target
 from bench.measure import in_turns, time_command
 
-TITLE = "Local runs: spiral run --on local against dvc repro"
+TITLE = "Local runs: spiral run --on local against dvc repro and Metaflow"
 BIN = Path(sys.executable).parent
 WORK = """\
 import sys, time

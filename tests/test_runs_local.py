@@ -287,3 +287,16 @@ def test_a_long_pipeline_reads_its_stages_once_and_its_lock_is_still_dvc_repros(
     said = spiral_run(root)
     assert sum("reusing the result" in line for line in said) == count
     assert (root / "dvc.lock").stat().st_mtime_ns == written  # nothing changed: not rewritten, as dvc repro
+
+
+def test_the_warm_parent_preloads_without_threadpoolctl_and_leaves_the_pool_sizes_as_they_were(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    real = warm.importlib.util.find_spec
+    monkeypatch.setattr(
+        warm.importlib.util, "find_spec", lambda name, *a: None if name == "threadpoolctl" else real(name, *a)
+    )
+    for name in warm.POOL_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    assert warm.preload(["json"]) == ["json"]
+    assert not set(warm.POOL_VARIABLES) & set(os.environ)

@@ -59,7 +59,7 @@ def preload(modules: Sequence[str]) -> list[str]:
                 loaded.append(module)
     finally:
         for name, value in saved.items():
-            os.environ.pop(name) if value is None else os.environ.__setitem__(name, value)
+            os.environ.pop(name, None) if value is None else os.environ.__setitem__(name, value)
     return loaded
 
 
