@@ -77,7 +77,7 @@ def bench(session: nox.Session) -> None:
 
     ``nox -s bench -- --size-mb 100 --runs 3`` is a quick pass (written to build/bench/benchmarks.md).
     """
-    session.install("-e", ".", "--group", "bench")
+    session.install("-e", ".[report]", "--group", "bench")  # report: bench/results.py draws plots
     project = BENCH / "project"
     venv = _rendered_project(session, project, extras="")
     # Metaflow, the local-run peer, goes where the example's code and libraries are: its steps import them.

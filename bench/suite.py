@@ -8,6 +8,14 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from bench import batch_submit, local_parquet, local_runs, records, s3_parquet, template
+from bench import batch_submit, local_parquet, local_runs, records, results, s3_parquet, template
 
-BENCHMARKS: tuple[ModuleType, ...] = (local_parquet, s3_parquet, template, batch_submit, records, local_runs)
+BENCHMARKS: tuple[ModuleType, ...] = (
+    local_parquet,
+    s3_parquet,
+    template,
+    batch_submit,
+    records,
+    local_runs,
+    results,
+)

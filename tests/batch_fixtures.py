@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import subprocess
 import textwrap
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 from spiralkit import aws
 
@@ -92,3 +95,46 @@ def push_image(root: Path, repository: str = "toy") -> str:
     }
     aws.client("ecr").put_image(repositoryName=repository, imageManifest=json.dumps(manifest), imageTag=commit)
     return commit
+
+
+CAPACITY = "CAPACITY:INSUFFICIENT_INSTANCE_CAPACITY"  # the stack's jobStateTimeLimitActions reason
+DEPENDENT = "Dependent Job failed"
+
+
+@contextlib.contextmanager
+def spot_without_capacity(region: str = "us-east-1") -> Iterator[Callable[[str], None]]:
+    """A function that cancels a job as the Spot queue's jobStateTimeLimitActions do when AWS has no capacity.
+
+    The job is cancelled through Batch's own TerminateJob with the stack's reason. moto's Batch without
+    Docker marks every job SUCCEEDED as it is submitted and keeps that status (it records only the reason),
+    so while this is active DescribeJobs answers as AWS does: the cancelled job FAILED with its reason, and
+    every job that depends on a failed one FAILED as a dependent.
+    """
+    failed: set[str] = set()
+
+    def as_aws(parsed: dict[str, Any], **_: Any) -> None:
+        jobs = parsed.get("jobs", [])
+        changed = True
+        while changed:  # a dependent of a dependent, in any order
+            changed = False
+            for job in jobs:
+                if job["jobId"] in failed and job["status"] == "FAILED":
+                    continue
+                if str(job.get("statusReason", "")).startswith("CAPACITY:"):
+                    job["status"] = "FAILED"
+                elif any(dep["jobId"] in failed for dep in job.get("dependsOn", [])):
+                    job.update(status="FAILED", statusReason=DEPENDENT)
+                else:
+                    continue
+                failed.add(job["jobId"])
+                changed = True
+
+    def cancel(job_id: str) -> None:
+        aws.client("batch", region).terminate_job(jobId=job_id, reason=CAPACITY)
+
+    events = aws.session(region).events
+    events.register("after-call.batch.DescribeJobs", as_aws)
+    try:
+        yield cancel
+    finally:
+        events.unregister("after-call.batch.DescribeJobs", as_aws)

@@ -10,6 +10,7 @@ import pytest
 
 from spiralkit import aws
 from spiralkit.batch import progress
+from spiralkit.errors import StageFailed
 from spiralkit.runs.record import RunNotFound, RunRecord, StagePlan
 
 RECORD = RunRecord(
@@ -18,6 +19,9 @@ RECORD = RunRecord(
     stages=(StagePlan("ingest"), StagePlan("train", ("ingest",))), region="us-east-1", queue="q",
     jobs={"ingest": "j1", "train": "j2"},
 )  # fmt: skip
+
+
+QUEUE_ARN = "arn:aws:batch:us-east-1:123456789012:job-queue"
 
 
 class Batch:
@@ -105,24 +109,22 @@ def test_follow_prints_lines_until_the_stage_ends(aws_env: str, monkeypatch: pyt
     assert list(progress.follow(RECORD, "ingest", poll=0.01)) == ["reading", "450 rows"]
 
 
-def test_a_stage_spot_had_no_capacity_for_says_how_to_run_it_on_demand() -> None:
+def test_a_stage_spot_had_no_capacity_for_says_how_a_follower_moves_it_on_demand() -> None:
     """The job queue cancels a job that waited SpotWaitSeconds in RUNNABLE with the reason the stack sets;
     AWS then reports it FAILED with that reason, and its downstream jobs as failed dependents. (moto
     without Docker reports a terminated job SUCCEEDED, so DescribeJobs is stubbed with AWS's answer.)"""
-    from spiralkit.commands.run import RunFailed, report
-
     cancelled = {
-        "j1": job("FAILED", reason="CAPACITY:INSUFFICIENT_INSTANCE_CAPACITY"),
+        "j1": {**job("FAILED", reason="CAPACITY:INSUFFICIENT_INSTANCE_CAPACITY"), "jobQueue": f"{QUEUE_ARN}/q"},
         "j2": job("FAILED", reason="Dependent Job failed"),
     }
     states = progress.wait(RECORD, lambda _: None, poll=0.01, batch=Batch(cancelled), deadline=5)
     assert [state.stage for state in progress.failures(states)] == ["ingest"]
-    with pytest.raises(RunFailed) as failed:
-        report(states, "us-east-1")
+    with pytest.raises(StageFailed) as failed:
+        progress.check(states, "us-east-1")
     message = str(failed.value)
     assert message.startswith("stage 'ingest' failed: CAPACITY:INSUFFICIENT_INSTANCE_CAPACITY")
     assert "none of its code ran" in message
-    assert 'queue = "<job_queue>-on-demand"' in message
+    assert "`spiral status --wait` moves it to q-on-demand" in message  # no store here: nothing moved it
     assert "train" not in message  # the dependent is not the one to act on
     exit_failed = progress.explain(progress.StageState("train", "j2", "failed", "Essential container exited"))
     assert "on-demand" not in exit_failed

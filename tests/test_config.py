@@ -76,3 +76,31 @@ def test_bad_settings_are_refused_naming_the_file(tmp_path: Path, edit: tuple[st
     with pytest.raises(ConfigError, match=message) as refused:
         config.load(tmp_path)
     assert "pyproject.toml" in str(refused.value) or "no pyproject.toml" in str(refused.value)
+
+
+def test_the_file_is_parsed_once_until_it_changes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Stage code calls publish/read_table (each loads the config) in loops: one parse per content."""
+    write(tmp_path, GOOD.replace("churn-queue", "parsed-once-queue"))
+    parses: list[str] = []
+    real = config.tomllib.loads
+    monkeypatch.setattr(config.tomllib, "loads", lambda text: parses.append(text) or real(text))
+    first = config.load(tmp_path)
+    assert config.load(tmp_path) == first
+    assert len(parses) == 1
+    first.section("batch")["vcpus"] = 64  # type: ignore[index]  # a caller that mutates its copy
+    assert config.load(tmp_path).section("batch") == {"vcpus": 2}
+    write(tmp_path, GOOD.replace("churn-queue", "parsed-twice-queue"))
+    assert config.load(tmp_path).job_queue == "parsed-twice-queue"
+    assert len(parses) == 2
+
+
+def test_an_unknown_region_is_refused_before_any_aws_call(monkeypatch: pytest.MonkeyPatch) -> None:
+    """config checks a region's form; the one place clients are made checks it against AWS's list."""
+    from spiralkit import aws
+    from spiralkit.errors import AwsConfigError
+
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    with pytest.raises(AwsConfigError, match="unknown AWS region 'eu-nowhere-9'"):
+        aws.session("eu-nowhere-9")
+    assert aws.session("eu-west-1").region_name == "eu-west-1"

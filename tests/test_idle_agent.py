@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from spiralkit.workstation import host, userdata
-from spiralkit.workstation.idle import agent
+from spiralkit.workstation.idle import agent, lease
 from spiralkit.workstation.idle import decide as rules
 
 KERNELS = (Path(__file__).parent / "data" / "idle" / "jupyter_kernels.json").read_text()
@@ -145,11 +145,11 @@ def test_the_observer_reads_this_machine(jupyter: dict[str, object]) -> None:
 
 
 def test_a_lease_written_by_hand_until_2099_ends_at_the_cap_when_read(tmp_path: Path) -> None:
-    lease = tmp_path / "lease.json"
-    lease.write_text(json.dumps({"until": "2099-01-01T00:00:00Z", "by": "someone", "reason": "forever"}))
+    path = tmp_path / "lease.json"
+    path.write_text(json.dumps({"until": "2099-01-01T00:00:00Z", "by": "someone", "reason": "forever"}))
     written = time.time() - 3600
-    os.utime(lease, (written, written))
-    assert agent.lease({"lease_file": str(lease)}) == pytest.approx(written + rules.MAX_LEASE_SECONDS)
+    os.utime(path, (written, written))
+    assert lease.read(path) == pytest.approx(written + lease.MAX_SECONDS)
 
 
 class _Jupyter(http.server.BaseHTTPRequestHandler):
@@ -229,7 +229,7 @@ def test_the_agent_honours_a_lease_on_the_instances_python_3_9(jupyter: dict[str
     python = _python39()
     if python is None:
         pytest.skip("no working python3.9 here: Amazon Linux 2023's python3 is 3.9")
-    Path(str(jupyter["lease_file"])).write_text(rules.lease_text(time.time() + 3600, "ana", "train"))
+    Path(str(jupyter["lease_file"])).write_text(lease.text(time.time() + 3600, "ana", "train"))
     out = _run_agent(python, jupyter, tmp_path, "--once")
     # Other signals may be busy too on a loaded machine (that made this test fail under load): the
     # lease must be among the reasons, whatever else is.

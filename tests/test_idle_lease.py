@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from spiralkit.cli import main
-from spiralkit.workstation.idle import decide as rules
+from spiralkit.workstation.idle import lease as leases
 
 
 @pytest.fixture
@@ -20,7 +20,7 @@ def lease(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 def test_keepalive_writes_a_lease_the_agent_reads(lease: Path) -> None:
     assert main(["keepalive", "--for", "6h", "--reason", "train"]) == 0
-    until = rules.lease_until(lease.read_text())
+    until = leases.until(lease.read_text())
     assert until == pytest.approx(time.time() + 6 * 3600, abs=5)
 
 
@@ -56,9 +56,9 @@ def test_keepalive_off_a_workstation_says_so(
 
 @pytest.mark.parametrize(("text", "seconds"), [("6h", 21600), ("90m", 5400), ("1d12h", 129600), ("0", 0), ("2H", 7200)])
 def test_durations(text: str, seconds: int) -> None:
-    assert rules.parse_duration(text) == seconds
+    assert leases.parse_duration(text) == seconds
 
 
 @pytest.mark.parametrize("text", [None, "", "not json", '{"until": "yesterday"}', "[]"])
 def test_an_unreadable_lease_is_no_lease(text: str | None) -> None:
-    assert rules.lease_until(text) is None
+    assert leases.until(text) is None

@@ -13,6 +13,7 @@ import pytest
 from faults_plugin import FaultCase
 
 from spiralkit.workstation.idle import decide as rules
+from spiralkit.workstation.idle import lease
 
 MINUTE, HOUR = 60.0, 3600.0
 DAY = 24 * 60  # minutes
@@ -77,7 +78,7 @@ TRACES: dict[str, tuple[str, Callable[[int], dict[str, object]], int]] = {
     ),
     "lease-written-by-hand-until-2099": (
         "a lease edited by hand to 2099, written 70 h before boot (the read caps it at 72 h)",
-        lambda m: {"lease_until": rules.lease_until('{"until": "2099-01-01T00:00:00Z"}', written=wall(-70 * 60))},
+        lambda m: {"lease_until": lease.until('{"until": "2099-01-01T00:00:00Z"}', written=wall(-70 * 60))},
         120 + 60,
     ),
     "vscode-client-for-8h": (
@@ -133,6 +134,6 @@ def test_the_nvidia_smi_failure_is_named_as_the_reason_to_stay_up() -> None:
 
 def test_a_lease_is_capped_when_read_not_only_when_written() -> None:
     text = '{"until": "2099-01-01T00:00:00Z"}'
-    assert rules.lease_until(text, written=WALL0) == WALL0 + rules.MAX_LEASE_SECONDS
-    short = rules.lease_text(WALL0 + HOUR, "ana")
-    assert rules.lease_until(short, written=WALL0) == WALL0 + HOUR
+    assert lease.until(text, written=WALL0) == WALL0 + lease.MAX_SECONDS
+    short = lease.text(WALL0 + HOUR, "ana")
+    assert lease.until(short, written=WALL0) == WALL0 + HOUR

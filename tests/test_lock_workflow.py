@@ -60,7 +60,7 @@ def test_actions_are_pinned_by_commit_and_permissions_are_minimal(workflow: Path
     jobs = document["jobs"]
     assert jobs["check"]["permissions"] == {"contents": "read"}
     assert jobs["relock"]["permissions"] == {"contents": "write"}
-    assert jobs["deploy"]["permissions"] == {"contents": "read", "id-token": "write"}
+    assert jobs["deploy"]["permissions"] == {"contents": "read", "id-token": "write", "pull-requests": "write"}
     checkouts = [s for job in jobs.values() for s in job.get("steps", []) if "checkout" in s.get("uses", "")]
     assert all(step["with"]["persist-credentials"] is False for step in checkouts)
 

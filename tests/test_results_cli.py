@@ -3,13 +3,23 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
-from results_fixtures import make_run
+from results_fixtures import PIPELINE, make_run
 
 from spiralkit.cli import main
+from spiralkit.cost.prices import Prices
+from spiralkit.results.client import Runs
+from spiralkit.results.cost import costs
 
 PROD, BRANCH = "20261127T080000Z-11111111-aaaa", "20261201T090000Z-22222222-bbbb"
+STAGES = list(PIPELINE)
+
+
+def spot_hour(stage: str) -> float:
+    """A stage's dollars per hour: the records' queue is not an on-demand one, so Spot prices."""
+    return Prices().hourly(2 if stage == "train" else 1, 2048, 0, spot=True)
 
 
 @pytest.fixture
@@ -45,13 +55,15 @@ def test_runs_lists_a_namespace_with_its_headline_metrics(folder: Path, capsys: 
         "COMMIT",
         "USER",
         "STAGES",
-        "EST.",
         "COST",
+        "ESTIMATE",
         "roc_auc",
         "recall",
     ]
-    # a local run has no estimate; a Batch run shows the one it recorded before submitting
-    assert row.split() == [PROD, "2026-11-27", "08:00", "11111111", "ana", "5/5", "(5", "ran)", "-", "0.9", "0.8"]
+    # a Batch run whose jobs Batch cannot describe costs what its stage records' times say; it recorded no estimate
+    spent = sum(spot_hour(name) * (1.5 + i) / 3600 for i, name in enumerate(STAGES))
+    cost = f"${spent:,.4f}"
+    assert row.split() == [PROD, "2026-11-27", "08:00", "11111111", "ana", "5/5", "(5", "ran)", cost, "-", "0.9", "0.8"]
     assert summary == "1 run(s) in prod, newest first"
 
 
@@ -110,9 +122,46 @@ def test_an_unknown_run_is_one_clear_error(folder: Path, capsys: pytest.CaptureF
     assert err.startswith("spiral: error: no run '20261201T000000Z-00000000-0000' in any namespace")
 
 
-def test_a_batch_runs_estimated_cost_is_shown_as_recorded() -> None:
-    from spiralkit.results.text import estimated_cost
+class Batch:
+    """A Batch client that still knows some jobs: ``describe_jobs`` as boto3 answers it."""
 
-    estimate = {"estimate": {"low_usd": 0.012, "high_usd": 1.5, "low_hours": 0.1, "high_hours": 2.0}}
-    assert estimated_cost(estimate) == "$0.01-$1.50"
-    assert estimated_cost({}) == "-"
+    def __init__(self, jobs: dict[str, dict[str, Any]]) -> None:
+        self.jobs, self.asked = jobs, []
+
+    def describe_jobs(self, jobs: list[str]) -> dict[str, Any]:
+        self.asked.append(jobs)
+        return {"jobs": [self.jobs[job] for job in jobs if job in self.jobs]}
+
+
+def test_a_runs_cost_from_batchs_times_next_to_its_estimate_and_local_runs_say_local(tmp_path: Path) -> None:
+    estimate = {"low_usd": 0.012, "high_usd": 1.5, "low_hours": 0.1, "high_hours": 2.0}
+    jobs = {name: f"job-{name}" for name in STAGES}
+    make_run(tmp_path, "prod", PROD, metrics={"roc_auc": 0.9}, jobs=jobs, estimate=estimate)
+    make_run(tmp_path, "user.ana", BRANCH, metrics={"roc_auc": 0.9}, on="local")
+    # Batch knows every job but publish: train's two attempts (a Spot reclaim, then 20 minutes) both count
+    batch = Batch({f"job-{name}": {"jobId": f"job-{name}", "startedAt": 0, "stoppedAt": 60_000} for name in STAGES})
+    batch.jobs["job-train"]["attempts"] = [
+        {"startedAt": 0, "stoppedAt": 600_000},
+        {"startedAt": 0, "stoppedAt": 1_200_000},
+    ]
+    del batch.jobs["job-publish"]
+    runs = Runs("prod", folder=tmp_path / ".spiral").list() + Runs("user.ana", folder=tmp_path / ".spiral").list()
+    found = costs(runs, batch=batch)
+    assert batch.asked == [sorted(jobs.values())]  # one request for every job of every run listed
+    minutes = {"ingest": 1, "features": 1, "train": 30, "evaluate": 1}
+    spent = sum(spot_hour(name) * m / 60 for name, m in minutes.items())
+    spent += spot_hour("publish") * 5.5 / 3600  # publish: its record's 5.5 s
+    assert found[PROD].usd == pytest.approx(spent, abs=1e-4)
+    assert found[PROD].line() == (
+        f"${found[PROD].usd:,.4f} (from Batch's job times and the stage records' times; "
+        "estimated $0.01-$1.50 before submitting)"
+    )
+    assert found[BRANCH].line() == "local (no AWS cost)"
+    assert found[BRANCH].spent == "local"
+
+
+def test_runs_show_says_a_local_run_cost_nothing_on_aws(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    make_run(tmp_path, "user.ana", BRANCH, metrics={"roc_auc": 0.9}, on="local")
+    code, out, _ = spiral(capsys, "runs", "show", BRANCH, "--folder", str(tmp_path / ".spiral"))
+    assert code == 0
+    assert "cost         local (no AWS cost)" in out

@@ -33,14 +33,19 @@ def git(cwd: Path, *args: str) -> str:
     return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True).stdout.strip()
 
 
-def test_an_experiment_against_prod_from_runs_to_report_to_the_bucket(
-    default_project: Path, tmp_path: Path, aws_env: str
-) -> None:
+def prod_run_in_a_clone(default_project: Path, tmp_path: Path) -> tuple[Path, Path, dict[str, float]]:
+    """A clone of the default project with one prod run made as CI on main makes it: venv, clone, metrics."""
     venv = default_project / ".venv"
     project = tmp_path / "churn-model"
     git(tmp_path, "clone", "-q", str(default_project), str(project))
     run(["spiral", "run", "--on", "local"], project, venv, CI_ON_MAIN)
-    prod_metrics = json.loads((project / "metrics.json").read_text())
+    return venv, project, json.loads((project / "metrics.json").read_text())
+
+
+def test_an_experiment_against_prod_from_runs_to_report_to_the_bucket(
+    default_project: Path, tmp_path: Path, aws_env: str
+) -> None:
+    venv, project, prod_metrics = prod_run_in_a_clone(default_project, tmp_path)
     params = project / "params.yaml"
     params.write_text(params.read_text().replace("C: 1.0", "C: 0.01"))
     run(["spiral", "run", "--on", "local"], project, venv, {"SPIRAL_USER": "ana"})
@@ -89,3 +94,30 @@ def test_an_experiment_against_prod_from_runs_to_report_to_the_bucket(
     assert done.returncode == 0, done.stderr
     found = json.loads(done.stdout)
     assert found == {"metrics": prod_metrics, "rows": 569}
+
+
+def test_a_weekly_retraining_on_worse_data_fails_its_check_with_its_report_written(
+    default_project: Path, tmp_path: Path
+) -> None:
+    """Two scheduled runs in prod a week apart: the second on a snapshot that holds only the first 60 cases."""
+    venv, project, last_week = prod_run_in_a_clone(default_project, tmp_path)
+    params = project / "params.yaml"
+    text = params.read_text().replace('snapshot: "2026-07-31"', 'snapshot: "2025-03-01"')
+    # The floor: last week's model. `thresholds` is no stage's param, so it reruns nothing by itself.
+    params.write_text(text.replace("roc_auc: 0.9", f"roc_auc: {last_week['roc_auc']}"))
+    run(["spiral", "run", "--on", "local"], project, venv, CI_ON_MAIN)
+    this_week = json.loads((project / "metrics.json").read_text())
+    assert this_week["roc_auc"] < last_week["roc_auc"], (last_week, this_week)
+
+    page, summary = tmp_path / "weekly.html", tmp_path / "summary.md"
+    report_args = ["report", "prod", "--check", "-o", str(page), "--summary", str(summary)]
+    done = run([sys.executable, "-m", "spiralkit", *report_args], project, check=False)
+    assert done.returncode == 14, done.stderr  # BelowThreshold
+    assert f"roc_auc {this_week['roc_auc']:.4g} < {last_week['roc_auc']:g}" in done.stderr
+    report = page.read_text()
+    assert "<h2>Data since prod " in report
+    assert "<td><code>data/raw/cases.parquet</code></td><td>569</td><td>60</td>" in report
+    assert "the largest drift first" in report
+    assert "<code>case_id</code>" not in report.split("the largest drift first")[1]  # an id, left out
+    assert "Rows: `data/raw/cases.parquet` 569 → 60" in summary.read_text()
+    assert "Cost: local (no AWS cost)." in summary.read_text()

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from results_fixtures import make_run
 
+from bench import example_runs
 from spiralkit import aws
 from spiralkit.cli import main
 from spiralkit.results import graph
@@ -57,6 +58,8 @@ def test_the_report_compares_with_the_latest_prod_run(folder: Path, tmp_path: Pa
         assert f"<title>{stage}: ran · " in page
     assert "2 vCPU · 2 GB" in page  # train's resources
     assert "conda-lock:aaaa (the same as prod&#x27;s)" in page
+    cost = r"<td>cost</td><td><span class=mono>\$0\.\d{4} \(from the stage records&#x27; times; estimated -"
+    assert re.search(cost, page)
 
 
 def test_a_prod_run_is_compared_with_the_prod_run_before_it(folder: Path, tmp_path: Path) -> None:
@@ -192,20 +195,10 @@ def test_the_report_opens_offline_in_a_browser_without_errors(folder: Path, tmp_
     assert '"boom"' in log
 
 
-def upload(archive: Path, bucket: str) -> None:
-    """The records folder and the DVC remote folder, as a project with a bucket keeps them."""
-    s3 = aws.client("s3")
-    s3.create_bucket(Bucket=bucket)
-    for folder, prefix in ((archive / ".spiral", "spiral"), (archive / "dvc-storage", "dvc")):
-        for path in folder.rglob("*"):
-            if path.is_file():
-                s3.put_object(Bucket=bucket, Key=f"{prefix}/{path.relative_to(folder)}", Body=path.read_bytes())
-
-
 def test_publish_puts_the_report_and_an_index_in_the_bucket(
     folder: Path, aws_env: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    upload(folder.parent, "acme-churn")
+    example_runs.upload(folder.parent, "acme-churn")
     out = tmp_path / "r.html"
     assert main(["report", BRANCH, "--bucket", "acme-churn", "--publish", "-o", str(out)]) == 0
     printed = capsys.readouterr().out

@@ -458,6 +458,46 @@ CASES = [
 ]
 
 
+# A follower moves work Spot had no capacity for to the queue's on-demand twin (spiralkit.batch.fallback)
+# with the run's own job definition and tags: the twin must take what the Spot queue takes, and no more.
+ON_DEMAND = f"{QUEUE}-on-demand"
+
+
+def _on(queue: str, definition: str) -> Callable[[Principal], dict[str, dict[str, str]]]:
+    return lambda p: {_batch("job-definition", f"{definition}:3"): {}, _batch("job-queue", queue): {}}
+
+
+FALLBACK_CASES = [
+    Case("batch:SubmitJob", f"{ON_DEMAND}, {PROJECT}-dev, tagged own namespace", _on(ON_DEMAND, f"{PROJECT}-dev"),
+         _tagged(None), _is("branch-ci", *PEOPLE)),
+    Case("batch:SubmitJob", f"{ON_DEMAND}, {PROJECT}-prod, tagged prod", _on(ON_DEMAND, f"{PROJECT}-prod"),
+         _tagged("prod"), _is("prod-ci")),
+    # a branch principal following a prod run (CI's prod runs are followed by follow-prod, as prod): refused
+    Case("batch:SubmitJob", f"{ON_DEMAND}, {PROJECT}-prod, tagged own namespace", _on(ON_DEMAND, f"{PROJECT}-prod"),
+         _tagged(None), _is("prod-ci")),
+    Case("batch:SubmitJob", f"{ON_DEMAND}, {PROJECT}-dev, tagged prod", _on(ON_DEMAND, f"{PROJECT}-dev"),
+         _tagged("prod"), _is()),
+    Case("batch:SubmitJob", "another stack's on-demand queue", _on("other-queue-on-demand", f"{PROJECT}-dev"),
+         _tagged(None), _is()),
+]  # fmt: skip
+
+
+def test_a_fallback_to_on_demand_is_allowed_exactly_where_the_spot_submission_was(principals: list[Principal]) -> None:
+    for case in FALLBACK_CASES:
+        for principal in principals:
+            context = {**principal.context(), **case.request(principal)}
+            allowed = iam_policy.allowed(principal.policies, case.action, case.resources(principal), context)
+            assert allowed == case.expected(principal), f"{case.action} {case.label} / {principal.name}: {allowed}"
+    for principal in principals:
+        for definition in (f"{PROJECT}-dev", f"{PROJECT}-prod"):
+            context = {**principal.context(), **_tagged(None)(principal)}
+            spot, twin = (
+                iam_policy.allowed(principal.policies, "batch:SubmitJob", _on(queue, definition)(principal), context)
+                for queue in (QUEUE, ON_DEMAND)
+            )
+            assert spot == twin, f"{principal.name} with {definition}: Spot {spot}, on-demand {twin}"
+
+
 def evaluated_rows(principals: list[Principal]) -> tuple[list[Row], dict[str, bool]]:
     rows, expected = [], {}
     for case in CASES:

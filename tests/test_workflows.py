@@ -64,8 +64,9 @@ def test_actions_pinned_by_commit_and_no_static_keys(workflows: Path, name: str)
     assert "secrets." not in text
     document = yaml.safe_load(text)
     assert document["permissions"] == {}
-    for job in document["jobs"].values():
-        assert set(job["permissions"]) <= {"contents", "id-token"}
+    for job_name, job in document["jobs"].items():
+        pull_request = {"pull-requests"} if (name, job_name) == ("deploy.yml", "test") else set()  # its headline
+        assert set(job["permissions"]) <= {"contents", "id-token", *pull_request}
         assert job["permissions"].get("contents", "read") == "read"
 
 
@@ -143,6 +144,7 @@ def test_deploy_promotes_branch_runs_to_prod_behind_the_environment(workflows: P
     assert jobs["scheduled"]["environment"] == "production-scheduled"
     for job in ("setup", "image", "test", "follow"):
         assert "environment" not in jobs[job]
+    assert jobs["follow-prod"]["environment"] == "production-scheduled"  # main only, no second approval
 
     def sign_in(job: str) -> dict[str, str]:
         step = next(s for s in jobs[job]["steps"] if "configure-aws-credentials" in s.get("uses", ""))
@@ -151,9 +153,10 @@ def test_deploy_promotes_branch_runs_to_prod_behind_the_environment(workflows: P
     assert sign_in("image")["role-to-assume"].endswith("-branch")
     assert sign_in("test")["role-to-assume"].endswith("-branch")
     assert sign_in("follow")["role-to-assume"].endswith("-branch")
+    assert sign_in("follow-prod")["role-to-assume"].endswith("-prod")  # only it may move and report a prod run
     assert sign_in("prod")["role-to-assume"].endswith("-prod")
     assert sign_in("scheduled")["role-to-assume"].endswith("-prod")
-    for job in ("test", "prod", "scheduled", "follow"):
+    for job in ("test", "prod", "scheduled", "follow", "follow-prod"):
         # One session per job, as long as a GitHub job may run; the roles allow up to 12 h.
         assert sign_in(job)["role-duration-seconds"] == "${{ env.SESSION_SECONDS }}"
         assert jobs[job]["timeout-minutes"] * 60 < int(document["env"]["SESSION_SECONDS"]) <= 43200
@@ -165,9 +168,18 @@ def test_deploy_promotes_branch_runs_to_prod_behind_the_environment(workflows: P
     scheduled = next(step["run"] for step in jobs["scheduled"]["steps"] if step.get("id") == "run")
     assert 'snapshot="$(date -u +%F)"' in scheduled
     assert re.search(r'--namespace prod \\\s+--set "ingest.snapshot=\$snapshot"', scheduled)
-    follow = jobs["follow"]
-    assert follow["needs"] == ["test", "prod", "scheduled"]
-    assert "spiral status" in follow["steps"][-1]["run"]
+    # A run still going after its job's deadline is followed by run id, with the role that submitted it.
+    for job, needs in (("follow", "test"), ("follow-prod", ["prod", "scheduled"])):
+        assert jobs[job]["needs"] == needs
+        follow = next(step for step in jobs[job]["steps"] if step.get("id") == "follow")
+        assert 'spiral status "$RUN"' in follow["run"]
+        assert "outputs.running" in follow["env"]["RUN"]
+        assert 'spiral report "$RUN"' in jobs[job]["steps"][-1]["run"]
+    for job in ("test", "prod", "scheduled"):
+        run = next(step["run"] for step in jobs[job]["steps"] if step.get("id") == "run")
+        assert "read -r _ run < .spiral/last-run" in run
+        assert 'echo "running=$run"' in run
+    assert "--check" in jobs["follow-prod"]["steps"][-1]["run"]  # the weekly run's floors, even when followed
     builds = {s["id"]: s["with"] for s in jobs["image"]["steps"] if "build-push-action" in s.get("uses", "")}
     assert {name: build["target"] for name, build in builds.items()} == {
         "runtime": "runtime", "workstation": "workstation", "workstation-gpu": "workstation"}  # fmt: skip

@@ -31,12 +31,30 @@ def session(region: str | None = None) -> boto3.session.Session:
         raise AwsConfigError(f"{error}: set AWS_PROFILE to a profile in ~/.aws/config") from error
     if result.region_name is None:
         raise AwsConfigError("no AWS region: set `region` in [tool.spiral] or AWS_REGION")
+    if result.region_name not in _known_regions(result):
+        raise AwsConfigError(
+            f"unknown AWS region {result.region_name!r} (from [tool.spiral] or AWS_REGION): "
+            f"use one of {', '.join(sorted(_known_regions(result)))}"
+        )
     if result.get_credentials() is None:
         raise AwsConfigError(
             "no AWS credentials found: run `aws sso login` (or set AWS_PROFILE), "
             "or in GitHub Actions use aws-actions/configure-aws-credentials with role-to-assume"
         )
     return result
+
+
+def _known_regions(session: boto3.session.Session) -> set[str]:
+    """Every region botocore knows in AWS's three public partitions: a typo never reaches a host that is not there.
+
+    ``[tool.spiral]`` only checks a region's form (config.REGION_RE) because a stage that reads local files
+    should not pay for importing boto3; this is the one place the region is checked against AWS's list.
+    """
+    return {
+        region
+        for partition in ("aws", "aws-us-gov", "aws-cn")
+        for region in session.get_available_regions("ec2", partition)
+    }
 
 
 def client(service: str, region: str | None = None) -> Any:

@@ -6,10 +6,12 @@ them; this module only finds the project and checks the settings every command s
 
 from __future__ import annotations
 
+import copy
 import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -81,7 +83,17 @@ def load(start: Path | None = None) -> ProjectConfig:
 
 
 def _read(path: Path) -> dict[str, Any]:
+    """pyproject.toml parsed once per process and per content of the file.
+
+    Stage code calls :func:`load` through ``publish`` and ``read_table`` as often as it likes, and a
+    command passes its own loaded config down; neither parses the file twice while it is unchanged.
+    """
+    return copy.deepcopy(_parse(path, path.read_text(encoding="utf-8")))
+
+
+@lru_cache(maxsize=8)
+def _parse(path: Path, text: str) -> dict[str, Any]:
     try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"{path}: not valid TOML: {error}") from error

@@ -24,6 +24,10 @@ HOST_FAILURES = (
     {"onReason": "ResourceInitializationError*", "action": "RETRY"},
     {"onReason": "*", "action": "EXIT"},
 )
+# The submitter's CI context travels to the jobs, so stages that check the namespace (publish)
+# accept `prod` there too. It is a guard against accidents: IAM is what enforces it, since only
+# the production CI role may pass the prod job role.
+CI_CONTEXT = ("GITHUB_ACTIONS", "GITHUB_REF", "GITHUB_REF_NAME", "GITHUB_HEAD_REF", "GITHUB_EVENT_NAME")
 MAX_DEPENDS_ON = 20  # Batch's limit on dependsOn entries of one job
 _NOT_NAME = re.compile(r"[^A-Za-z0-9_-]+")
 _NOT_TAG = re.compile(r"[^\w.:/=+\-@ ]+")

@@ -2,29 +2,30 @@
 
 Batch's states fold into four a person cares about: pending (SUBMITTED, PENDING, RUNNABLE,
 STARTING), running, succeeded and failed. A stage whose upstream failed is failed too; the one to
-read is the stage that failed by itself, so its CloudWatch log stream is what gets printed.
+read is the stage that failed by itself, so its CloudWatch log stream is what gets printed. A stage
+Batch cancelled for want of Spot capacity moves to on-demand while the run is followed
+(:mod:`spiralkit.batch.fallback`); from then on its newest job is the one shown.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from botocore.exceptions import ClientError
 
 from spiralkit import aws
-from spiralkit.errors import SpiralError, StillRunning
+from spiralkit.batch import fallback
+from spiralkit.errors import SpiralError, StageFailed, StillRunning
 from spiralkit.runs.record import RunNotFound, RunRecord
+from spiralkit.runs.store import Store
 
 LOG_GROUP = "/aws/batch/job"
 STATES = ("pending", "running", "succeeded", "failed")
 _FOLD = {"RUNNING": "running", "SUCCEEDED": "succeeded", "FAILED": "failed"}
 TAIL = 20  # log lines printed under a failed stage
-# The reason the job queue's jobStateTimeLimitActions (infra/stack.yaml, SpotWaitSeconds) gives a job it
-# cancels after it waited in RUNNABLE for Spot capacity AWS did not have.
-NO_CAPACITY = "CAPACITY:"
 
 
 def add_wait_timeout(parser: Any) -> None:
@@ -47,6 +48,8 @@ class StageState:
     reason: str = ""
     log_stream: str = ""
     budget: float = 0.0  # seconds Batch may spend on it: its timeout x its attempts (0: no timeout)
+    queue: str = ""
+    fallback: str = ""  # "on-demand after Spot had no capacity (attempt 2)" when its job is a resubmission
 
     @property
     def upstream_failed(self) -> bool:
@@ -61,10 +64,11 @@ def describe(record: RunRecord, batch: Any | None = None) -> list[StageState]:
     for start in range(0, len(ids), 100):
         for job in batch.describe_jobs(jobs=ids[start : start + 100])["jobs"]:
             jobs[job["jobId"]] = job
-    return [_state(stage, job_id, jobs.get(job_id, {})) for stage, job_id in record.jobs.items()]
+    notes = {stage: f"{moved['reason']} (attempt {moved['attempt']})" for stage, moved in record.fallbacks.items()}
+    return [_state(stage, job_id, jobs.get(job_id, {}), notes.get(stage, "")) for stage, job_id in record.jobs.items()]
 
 
-def _state(stage: str, job_id: str, job: dict[str, Any]) -> StageState:
+def _state(stage: str, job_id: str, job: dict[str, Any], note: str = "") -> StageState:
     container = job.get("container") or {}
     reason = job.get("statusReason") or container.get("reason") or ""
     timeout = (job.get("timeout") or {}).get("attemptDurationSeconds", 0)
@@ -76,6 +80,8 @@ def _state(stage: str, job_id: str, job: dict[str, Any]) -> StageState:
         reason,
         container.get("logStreamName") or "",
         float(timeout * attempts),
+        str(job.get("jobQueue", "")).rsplit("/", 1)[-1],  # DescribeJobs gives the queue's ARN
+        note,
     )
 
 
@@ -98,15 +104,28 @@ def failures(states: Iterable[StageState]) -> list[StageState]:
     return [state for state in states if state.state == "failed" and not state.upstream_failed]
 
 
+def check(states: list[StageState], region: str | None = None) -> None:
+    """Raise :class:`StageFailed` naming each stage that failed by itself, with its last log lines."""
+    if failed := failures(states):
+        raise StageFailed("\n".join(explain(state, region) for state in failed))
+
+
 def explain(state: StageState, region: str | None = None) -> str:
     """A failed stage, why, its last log lines, and the command that prints the rest."""
     headline = f"stage {state.stage!r} failed: {state.reason or 'no reason given'}"
-    if state.reason.startswith(NO_CAPACITY):
+    if fallback.no_capacity(state):
+        twin = fallback.twin(state.queue)
+        if not state.fallback:  # seen, not followed: the follower is what moves it
+            return f"{headline}; none of its code ran: `spiral status --wait` moves it to {twin} and follows it"
+        where = (
+            f"it waited on on-demand queue {state.queue}: AWS had no capacity for its instance types at all"
+            if twin is None
+            else f"queue {state.queue} has no on-demand twin {twin} to move it to"
+        )
         return (
-            f"{headline}; Batch cancelled it after it waited SpotWaitSeconds for Spot capacity, so none of its "
-            'code ran. Run it on on-demand: set queue = "<job_queue>-on-demand" (the stack\'s OnDemandJobQueue) '
-            "under [tool.spiral.batch], or in this stage's meta.batch, commit, push and run again; stages this "
-            'run finished are reused (docs/production.md, "When Spot has no capacity")'
+            f"{headline}; Batch cancelled it after it waited for capacity, so none of its code ran, and {where}. "
+            "Run it again later, or ask for other instance types (meta.batch); stages this run finished are "
+            'reused (docs/production.md, "When Spot has no capacity")'
         )
     if not state.log_stream:
         return f"{headline}; no log stream: the job never started"
@@ -127,18 +146,29 @@ def wait(
     batch: Any | None = None,
     *,
     deadline: float | None = None,
+    store: Store | None = None,
 ) -> list[StageState]:
     """Print each change until every stage has succeeded or failed; return the final states.
 
     ``deadline`` (seconds from now; default :func:`default_deadline`) bounds the wait: past it,
-    :class:`StillRunning` says so and how to follow the run from elsewhere.
+    :class:`StillRunning` says so and how to follow the run from elsewhere. With the run's ``store``,
+    stages Batch cancelled for want of Spot capacity move to on-demand (:mod:`spiralkit.batch.fallback`).
     """
     batch = batch or aws.client("batch", record.region)
     last: dict[str, str] = {}
     started = time.monotonic()
+    chosen = deadline
     while True:
         states = describe(record, batch)
-        if deadline is None:
+        if store is not None and any(fallback.no_capacity(state) for state in states):
+            moved = fallback.resubmit(record, states, store, batch, echo)
+            if moved is not record:
+                record, states = moved, describe(moved, batch)
+                if chosen is None:  # the default grows by what the moved stages may take
+                    deadline = None if (more := default_deadline(states)) is None else elapsed(started) + more
+            # What is still cancelled for capacity now could not be moved: explain() says why.
+            states = [replace(s, fallback="not moved") if fallback.no_capacity(s) else s for s in states]
+        if deadline is None and chosen is None:
             deadline = default_deadline(states)
         changed = [state for state in states if last.get(state.stage) != state.state]
         for state in changed:
@@ -148,12 +178,16 @@ def wait(
             echo(f"{record.run_id}: {summary(states)}")
         if all(state.state in {"succeeded", "failed"} for state in states):
             return states
-        if deadline is not None and time.monotonic() - started >= deadline:
+        if deadline is not None and elapsed(started) >= deadline:
             raise StillRunning(
                 f"{record.run_id} is still going after {deadline:.0f} s ({summary(states)}); it goes on in "
                 f"Batch: `spiral status --wait {record.run_id}` follows it, `spiral status` shows it"
             )
         time.sleep(poll)
+
+
+def elapsed(started: float) -> float:
+    return time.monotonic() - started
 
 
 def log_lines(record: RunRecord, stage: str, limit: int = 1000) -> list[str]:

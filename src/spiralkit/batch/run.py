@@ -18,19 +18,13 @@ from botocore.exceptions import ClientError
 from spiralkit import aws, cost, namespace
 from spiralkit.batch import jobs, submit
 from spiralkit.batch import plan as plans
-from spiralkit.batch.jobs import MAX_DEPENDS_ON, Run
+from spiralkit.batch.jobs import CI_CONTEXT, MAX_DEPENDS_ON, Run
 from spiralkit.batch.settings import BatchSettings, parse
 from spiralkit.config import ProjectConfig
 from spiralkit.errors import ConfigError, UsageError
 from spiralkit.runs import begin, environment, last_run
 from spiralkit.runs import record as records
 from spiralkit.runs.record import RunRecord
-
-# The submitter's CI context travels to the jobs, so stages that check the namespace (publish)
-# accept `prod` there too. It is a guard against accidents: IAM is what enforces it, since only
-# the production CI role may pass the prod job role.
-CI_CONTEXT = ("GITHUB_ACTIONS", "GITHUB_REF", "GITHUB_REF_NAME", "GITHUB_HEAD_REF", "GITHUB_EVENT_NAME")
-
 
 _GPU_TYPE = re.compile(r"^(g\d|p\d)")  # EC2's GPU instance families (g4dn, g5, p3, p4d, ...)
 

@@ -11,9 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from spiralkit.errors import UsageError
-from spiralkit.workstation.idle import decide as rules
-
-DEFAULT_LEASE = "/var/lib/spiral/lease.json"
+from spiralkit.workstation.idle import decide, lease
 
 
 def register(subparsers: Any) -> None:
@@ -25,10 +23,10 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     try:
-        seconds = rules.parse_duration(args.duration)
+        seconds = lease.parse_duration(args.duration)
     except ValueError as error:
         raise UsageError(str(error)) from error
-    path = Path(os.environ.get("SPIRAL_LEASE_FILE", DEFAULT_LEASE))
+    path = Path(os.environ.get("SPIRAL_LEASE_FILE", lease.DEFAULT_PATH))
     if not path.parent.is_dir():
         raise UsageError(
             f"{path.parent} does not exist: keepalive works on a spiral workstation, where the idle-stop agent reads it"
@@ -38,8 +36,6 @@ def run(args: argparse.Namespace) -> int:
         print("lease ended: the workstation stops once it has been idle long enough")
         return 0
     until = time.time() + seconds
-    tmp = path.with_name(path.name + ".tmp")  # the agent never reads a half-written lease
-    tmp.write_text(rules.lease_text(until, getpass.getuser(), args.reason), encoding="utf-8")
-    tmp.replace(path)
-    print(f"the workstation stays up until {rules.iso(until)}, then stops once idle")
+    lease.write(path, until, getpass.getuser(), args.reason)
+    print(f"the workstation stays up until {decide.iso(until)}, then stops once idle")
     return 0

@@ -8,10 +8,11 @@ import webbrowser
 from pathlib import Path
 from typing import Any
 
-from spiralkit.commands.runs import RUN_HELP, opened, where
-from spiralkit.results import lookup, report, summary
+from spiralkit.commands.runs import RUN_HELP, opened, prices_of, where
+from spiralkit.results import drift, lookup, report, summary
 from spiralkit.results.client import Runs
 from spiralkit.results.compare import compare
+from spiralkit.results.cost import costs
 from spiralkit.results.publish import publish
 from spiralkit.results.threshold import ReportUsage, check, floors, parse
 
@@ -56,7 +57,9 @@ def run(args: argparse.Namespace) -> int:
     found = lookup.find(archive, args.run, getattr(args, "namespace", None), project)
     base = report.against_prod(found, Runs("prod", archive=archive).list())
     comparison = compare(base, found) if base is not None else None
-    text = report.html(found, comparison, report.problem_of(project.root if project else None))
+    cost = costs([found], prices_of(project))[found.id]
+    since = drift.since(base, found) if base is not None else None
+    text = report.html(found, comparison, report.problem_of(project.root if project else None), cost, since)
     default = Path(".spiral/reports") / found.namespace / f"{found.id}.html"
     path = report.write(args.output or ((project.root if project else Path.cwd()) / default), text)
     print(f"report of {found.namespace}/{found.id} ({len(text.encode()) / 1e3:.0f} kB): {path}")
@@ -69,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
         if not target:
             raise ReportUsage("--summary: name a file, or run where $GITHUB_STEP_SUMMARY is set")
         with Path(target).open("a", encoding="utf-8") as out:
-            out.write(summary.markdown(found, comparison, shown))
+            out.write(summary.markdown(found, comparison, shown, cost, since))
     if args.open:
         webbrowser.open(path.resolve().as_uri())
     if args.check:

@@ -8,12 +8,9 @@ from typing import Any
 from spiralkit import config, namespace
 from spiralkit.batch import progress
 from spiralkit.batch import run as runs
-from spiralkit.errors import SpiralError, StageFailed
+from spiralkit.errors import SpiralError
 from spiralkit.runs import begin, dvcstage, local, warmstart
-
-
-class RunFailed(StageFailed):
-    """A stage of the run failed; the message names it and its log."""
+from spiralkit.runs import record as records
 
 
 def register(subparsers: Any) -> None:
@@ -80,13 +77,8 @@ def run(args: argparse.Namespace) -> int:
     )
     record = runs.launch(prepared, project)
     if args.wait:
-        report(progress.wait(record, deadline=args.wait_timeout), record.region)
+        store = records.store_for(project)
+        progress.check(progress.wait(record, deadline=args.wait_timeout, store=store), record.region)
     else:
         print(f"follow it with `spiral status {record.run_id}`")
     return 0
-
-
-def report(states: list[progress.StageState], region: str | None = None) -> None:
-    """Raise naming each stage that failed by itself, with its last log lines."""
-    if failed := progress.failures(states):
-        raise RunFailed("\n".join(progress.explain(state, region) for state in failed))

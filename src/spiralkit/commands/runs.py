@@ -7,10 +7,13 @@ from typing import Any
 
 from spiralkit import config
 from spiralkit.config import ProjectConfig
+from spiralkit.cost import prices
+from spiralkit.cost.prices import Prices
 from spiralkit.errors import ConfigError
 from spiralkit.results import lookup, text
 from spiralkit.results.client import Archive, Runs
 from spiralkit.results.compare import compare
+from spiralkit.results.cost import costs
 
 RUN_HELP = "`prod` (its latest run), NS/RUN, or a run id (default: the last run started here)"
 
@@ -55,6 +58,11 @@ def opened(args: argparse.Namespace) -> tuple[Archive, ProjectConfig | None]:
     return Archive.of(project), project
 
 
+def prices_of(project: ProjectConfig | None) -> Prices | None:
+    """The project's prices (``[tool.spiral.cost]``); the default table outside a project."""
+    return prices.for_project(project.section("cost")) if project else None
+
+
 def list_runs(args: argparse.Namespace) -> int:
     archive, project = opened(args)
     namespace = lookup.default_namespace(getattr(args, "namespace", None), project, archive)
@@ -62,14 +70,15 @@ def list_runs(args: argparse.Namespace) -> int:
     if not runs:
         print(f"no runs in {namespace}")
         return 0
-    print(text.run_table(runs))
+    print(text.run_table(runs, costs(runs, prices_of(project))))
     print(f"{len(runs)} run(s) in {namespace}, newest first")
     return 0
 
 
 def show_run(args: argparse.Namespace) -> int:
     archive, project = opened(args)
-    print(text.show(lookup.find(archive, args.run, getattr(args, "namespace", None), project)))
+    found = lookup.find(archive, args.run, getattr(args, "namespace", None), project)
+    print(text.show(found, costs([found], prices_of(project))[found.id]))
     return 0
 
 

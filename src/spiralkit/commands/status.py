@@ -7,7 +7,6 @@ from typing import Any
 
 from spiralkit import config
 from spiralkit.batch import lookup, progress
-from spiralkit.commands.run import report
 from spiralkit.runs import record as records
 
 
@@ -32,16 +31,16 @@ def run(args: argparse.Namespace) -> int:
             print(f"  {name:<32} {stage['status'] if stage else 'not recorded':<12} {_seconds(stage)}")
         print(f"{header}: {len(done)} of {len(found.stages)} stage(s) recorded")
         return 0
-    states = progress.wait(found, deadline=args.wait_timeout) if args.wait else progress.describe(found)
+    states = progress.wait(found, deadline=args.wait_timeout, store=store) if args.wait else progress.describe(found)
     if not args.wait:
         recorded = records.recorded(store, found)
         for state in states:
             how = "recorded" if state.stage in recorded else ""
-            print(f"  {state.stage:<32} {state.state:<10} {how:<8} {state.job_id}")
+            print(f"  {state.stage:<32} {state.state:<10} {how:<8} {state.job_id} {state.fallback}".rstrip())
         for name in found.reused:
             print(f"  {name:<32} {'reused':<10} from run {found.reused[name]['from_run']}")
         print(f"{header}: {progress.summary(states)}")
-    report(states, found.region)
+    progress.check(states, found.region)
     return 0
 
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from spiralkit import aws, config
 from spiralkit.cost import explorer
-from spiralkit.workstation import connect, home, inventory, machine, profile, settings
+from spiralkit.workstation import connect, inventory, lookup, machine, profile, settings, status
 
 
 def register(subparsers: Any) -> None:
@@ -41,14 +41,12 @@ def register(subparsers: Any) -> None:
     grant.set_defaults(handler=run_grant)
 
 
-def _settings(args: argparse.Namespace, **overrides: Any) -> settings.Settings:
-    return settings.resolve(config.load(), **overrides)
-
-
 def run_up(args: argparse.Namespace) -> int:
-    chosen = _settings(args, gpu=args.gpu, instance_type=args.instance_type)
+    project = config.load()
+    chosen = settings.resolve(project, gpu=args.gpu, instance_type=args.instance_type)
     key = connect.ssh_key(args.ssh_key)
-    instance = machine.up(machine.Clients.of(chosen), chosen, connect.public_key(key), _head(config.load().root))
+    commit = lookup.clone_commit(project.root)
+    instance = machine.up(machine.Clients.of(chosen), chosen, connect.public_key(key), commit)
     print(f"workstation {instance['InstanceId']} ({chosen.instance_type}) is starting in {chosen.region}")
     print(
         f"it stops itself after {chosen.idle_minutes} idle minutes, and {chosen.max_hours} h after each start "
@@ -57,46 +55,25 @@ def run_up(args: argparse.Namespace) -> int:
     return 0
 
 
-def _head(root: Path) -> str | None:
-    """The clone's commit, whose workstation image `up` prefers; None outside a git clone."""
-    done = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True)
-    return done.stdout.strip() if done.returncode == 0 else None
-
-
 def run_status(args: argparse.Namespace) -> int:
-    chosen = _settings(args)
-    ec2 = aws.client("ec2", chosen.region)
-    current = machine.find(ec2, chosen)
-    if current is None:
-        print(f"{chosen.name}: no workstation (`spiral workstation up` makes one)")
-    else:
-        tags = {t["Key"]: t["Value"] for t in current.get("Tags", [])}
-        print(
-            f"workstation {current['InstanceId']}: {current['State']['Name']}, "
-            f"{current['InstanceType']} in {current['Placement']['AvailabilityZone']}, "
-            f"launched {current['LaunchTime']:%Y-%m-%d %H:%M %Z}"
-        )
-        print(f"image       {tags.get('spiral:image', 'unknown')}")
-        print(f"idle stop   after {chosen.idle_minutes} min with no session, kernel, CPU/GPU use or lease")
-        print(f"lifetime    {chosen.max_hours} h after each start, busy or not, unless a lease runs")
-    volume = home.find(ec2, chosen)
-    if volume is not None:
-        print(
-            f"home volume {volume['VolumeId']}: {volume['Size']} GiB, {volume['State']}; "
-            "it is your ~ (/home/spiral) in the workstation"
-        )
+    chosen = _settings()
+    for line in status.describe(aws.client("ec2", chosen.region), chosen):
+        print(line)
     return 0
+
+
+def _settings(**overrides: Any) -> settings.Settings:
+    return settings.resolve(config.load(), **overrides)
 
 
 def run_ls(args: argparse.Namespace) -> int:
     project = config.load()
-    threshold = float(project.section("workstation").get("cpu_threshold", settings.DEFAULTS["cpu_threshold"]))
     found = inventory.boxes(
         aws.client("ec2", project.region),
         aws.client("cloudwatch", project.region),
         explorer.client(),
         None if args.all else project.project,
-        threshold,
+        settings.cpu_threshold(project),
         dt.datetime.now(dt.UTC),
     )
     print(inventory.table(found))
@@ -104,7 +81,7 @@ def run_ls(args: argparse.Namespace) -> int:
 
 
 def run_connect(args: argparse.Namespace) -> int:
-    chosen = _settings(args)
+    chosen = _settings()
     ec2 = aws.client("ec2", chosen.region)
     instance_id = machine.require(ec2, chosen, "running")["InstanceId"]
     key = connect.ssh_key(args.ssh_key)
@@ -126,26 +103,26 @@ def run_connect(args: argparse.Namespace) -> int:
 
 
 def run_stop(args: argparse.Namespace) -> int:
-    chosen = _settings(args)
+    chosen = _settings()
     print(f"stopping {machine.stop(aws.client('ec2', chosen.region), chosen)}; the home volume stays")
     return 0
 
 
 def run_start(args: argparse.Namespace) -> int:
-    chosen = _settings(args)
+    chosen = _settings()
     print(f"started {machine.start(aws.client('ec2', chosen.region), chosen)}")
     return 0
 
 
 def run_down(args: argparse.Namespace) -> int:
-    chosen = _settings(args)
+    chosen = _settings()
     for line in machine.down(aws.client("ec2", chosen.region), chosen, args.delete_home):
         print(line)
     return 0
 
 
 def run_grant(args: argparse.Namespace) -> int:
-    chosen = _settings(args, person=args.person)
+    chosen = _settings(person=args.person)
     arn = profile.grant(aws.client("iam", chosen.region), aws.client("sts", chosen.region), chosen)
     print(f"instance profile for {chosen.owner}: {arn}")
     print(f"{chosen.owner} also needs iam:PassRole on it (docs/workstation-platform.md)")

@@ -106,7 +106,8 @@ def run_cost(record: Any, describe_jobs: DescribeJobs, prices: Prices | None = N
     was paid for too) times the price of what the stage asked for, on the queue's instance kind.
 
     ``record`` is a :class:`spiralkit.runs.record.RunRecord`; a job still running counts up to its latest
-    stop time, and one that never started costs nothing.
+    stop time, and one that never started costs nothing. A stage that fell back from Spot counts its newest
+    job, at the on-demand price: the Spot job Batch cancelled for want of capacity never started.
     """
     prices = prices or Prices()
     ids = dict(record.jobs)
@@ -118,7 +119,7 @@ def run_cost(record: Any, describe_jobs: DescribeJobs, prices: Prices | None = N
             continue
         resources = dict(record.plan(stage).resources)
         seconds = _ran_seconds(job)
-        on_spot = not (resources.get("queue") or record.queue).endswith("-on-demand")
+        on_spot = _on_spot(record, stage)
         rate = prices.hourly(
             float(resources.get("vcpus", 1)), float(resources.get("memory", 2048)), int(resources.get("gpus", 0)),
             spot=on_spot,
@@ -128,8 +129,24 @@ def run_cost(record: Any, describe_jobs: DescribeJobs, prices: Prices | None = N
         "usd": round(sum(stage["usd"] for stage in stages.values()), 4),
         "seconds": round(sum(stage["seconds"] for stage in stages.values()), 3),
         "stages": stages,
-        "prices": "Spot" if not record.queue.endswith("-on-demand") else "on-demand",
+        "prices": _prices(record),
     }
+
+
+def _on_spot(record: Any, stage: str) -> bool:
+    """The stage's newest job's queue: its fallback's twin, else its own queue, else the run's."""
+    moved = record.fallbacks.get(stage)
+    queue = moved["queue"] if moved else (record.plan(stage).resources.get("queue") or record.queue)
+    return not str(queue).endswith("-on-demand")
+
+
+def _prices(record: Any) -> str:
+    """What the figures assume: ``Spot``, ``on-demand``, or Spot with the stages that fell back named."""
+    if record.queue.endswith("-on-demand"):
+        return "on-demand"
+    if moved := sorted(stage for stage, fell in record.fallbacks.items() if str(fell["queue"]).endswith("-on-demand")):
+        return f"Spot; on-demand for {', '.join(moved)} (on-demand after Spot had no capacity)"
+    return "Spot"
 
 
 def _ran_seconds(job: Mapping[str, Any]) -> float:

@@ -52,6 +52,28 @@ class Remote:
             raise _replaced(str(out["path"]), oid, found)
         return body
 
+    def tail(self, out: Mapping[str, Any], size: int, cache: Path) -> bytes:
+        """The last ``size`` bytes of file output ``out`` (all of it when smaller), with one ranged read.
+
+        For what a file's end says about it (a Parquet footer: its row count), not for its data: the
+        bytes are not hashed, as that needs every byte. A copy in ``cache`` is read instead when there is one.
+        """
+        key = object_key(object_id(out))
+        local = cache / key if (cache / key).is_file() else None
+        if local is None and (s3 := _split(self.root)):
+            client = self._client
+            try:
+                found = client.get_object(Bucket=s3[0], Key=_join(s3[1], key), Range=f"bytes=-{size}")
+            except client.exceptions.NoSuchKey as error:
+                raise _missing(str(out["path"]), self.root, key) from error
+            return bytes(found["Body"].read())
+        try:
+            with (local or Path(self.root) / key).open("rb") as file:
+                file.seek(max(0, file.seek(0, os.SEEK_END) - size))
+                return file.read()
+        except FileNotFoundError as error:
+            raise _missing(str(out["path"]), self.root, key) from error
+
     def fetch(self, out: Mapping[str, Any], cache: Path) -> Path:
         """A local copy of output ``out`` (a file, or a directory for a ``.dir`` output), from ``cache`` if there."""
         oid, label = object_id(out), str(out["path"])

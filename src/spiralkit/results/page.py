@@ -38,6 +38,8 @@ tr.changed td{background:#fffbeb}
 .plot{background:#fff;border:1px solid var(--line);border-radius:10px;padding:8px}
 .graph{background:#fff;border:1px solid var(--line);border-radius:10px;padding:8px;overflow-x:auto}
 .problem{background:#fff;border:1px solid var(--line);border-radius:10px;padding:4px 18px}
+.bar{display:inline-block;width:120px;height:10px;background:#f1f5f9;border-radius:5px;overflow:hidden}
+.bar span{display:block;height:100%;background:currentColor}.warn{color:#d97706}
 footer{margin-top:36px;color:var(--muted);font-size:12px}
 """
 
@@ -68,6 +70,13 @@ def card(change: Change, against: str) -> str:
         f'<div class="card"><div class="name">{escape(change.name)}</div>'
         f'<div class="value">{escape(number(change.after))}</div><div>{moved}</div></div>'
     )
+
+
+def bar(fraction: float, level: str) -> str:
+    """A small inline bar, full at ``fraction`` 1 (longer values are cut), coloured by ``level``."""
+    width = round(100 * min(max(fraction, 0.0), 1.0))
+    tone = {"a lot": "bad", "moved": "warn"}.get(level, "same")
+    return f'<span class="bar"><span class="{tone}" style="width:{width}%"></span></span> {escape(level)}'
 
 
 def markdown(text: str) -> str:

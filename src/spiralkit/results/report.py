@@ -16,10 +16,11 @@ from pathlib import Path
 from typing import Any
 
 from spiralkit import __version__
-from spiralkit.results import graph, page, plots
+from spiralkit.results import drift, graph, page, plots
 from spiralkit.results.client import Run, flatten
 from spiralkit.results.compare import Change, Comparison
-from spiralkit.results.text import number, size
+from spiralkit.results.cost import Cost
+from spiralkit.results.text import delta, number, size
 
 PROBLEM = Path("docs/spiral/01-problem.md")
 
@@ -34,8 +35,15 @@ def against_prod(run: Run, prod: list[Run]) -> Run | None:
     return None
 
 
-def html(run: Run, comparison: Comparison | None, problem: str | None = None) -> str:
-    """The report of ``run`` (``comparison.other``) against ``comparison.base`` (None: nothing to compare with)."""
+def html(
+    run: Run,
+    comparison: Comparison | None,
+    problem: str | None = None,
+    cost: Cost | None = None,
+    since: drift.Since | None = None,
+) -> str:
+    """The report of ``run`` (``comparison.other``) against ``comparison.base`` (None: nothing to compare with);
+    ``since``: how its data differs from that run's (:func:`spiralkit.results.drift.since`)."""
     record = run.record
     base = comparison.base if comparison else None
     against = f"prod {base.id[:15]}" if base is not None and base.namespace == "prod" else (base.id if base else "")
@@ -59,7 +67,8 @@ def html(run: Run, comparison: Comparison | None, problem: str | None = None) ->
     sections += _plots(run)
     sections += ["<h2>The pipeline</h2>", f'<div class="graph">{graph.svg(run.stages)}</div>', _stages(run)]
     sections += _data(run, comparison)
-    sections += _environment(run, comparison)
+    sections += _since(since, against)
+    sections += _environment(run, comparison, cost)
     footer = f"made by spiral report (spiralkit {__version__}) at {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}"
     return (
         '<!doctype html><html lang="en"><head><meta charset="utf-8">'
@@ -176,7 +185,48 @@ def _data(run: Run, comparison: Comparison | None) -> list[str]:
     return ["<h2>Data</h2>", note, page.table(["stage", "", "path", "size", "md5"], rows, marks)]
 
 
-def _environment(run: Run, comparison: Comparison | None) -> list[str]:
+def _since(since: drift.Since | None, against: str) -> list[str]:
+    """Rows per table and the input columns' drift against the run compared with (last week's, for prod)."""
+    tables = since.rows if since else []
+    if not since or not tables:
+        return []
+    rows = [
+        [
+            escape(t.stage),
+            f"<code>{escape(t.path)}</code>",
+            escape(number(t.before)),
+            escape(number(t.after)),
+            escape(delta(Change(t.path, t.before, t.after)) or "same"),
+        ]
+        for t in tables
+    ]
+    marks = [t.before != t.after for t in tables]
+    section = [
+        f"<h2>Data since {escape(against)}</h2>",
+        page.table(["stage", "table", f"rows in {against}", "rows now", "change"], rows, marks),
+    ]
+    moved = since.drift
+    if not moved:
+        return [*section, f"<p class=meta>The input data is the same as in {escape(against)}.</p>"]
+    rows = [
+        [
+            f"<code>{escape(d.column)}</code>",
+            f"<code>{escape(d.table)}</code>",
+            escape(d.measure),
+            escape(f"{d.value:.3f}"),
+            page.bar(d.value / drift.MOVED_A_LOT, d.level),
+        ]
+        for d in moved
+    ]
+    note = (
+        "<p class=meta>Input columns, the largest drift first: PSI for numbers, total variation for categories; "
+        f"{drift.MOVED} is a move, {drift.MOVED_A_LOT} a large one.</p>"
+    )
+    header = ["column", "table", "measure", "drift", ""]
+    return [*section, note, page.table(header, rows, [d.level == "a lot" for d in moved])]
+
+
+def _environment(run: Run, comparison: Comparison | None, cost: Cost | None) -> list[str]:
     record = run.record
     same = ""
     if comparison is not None:
@@ -189,6 +239,8 @@ def _environment(run: Run, comparison: Comparison | None) -> list[str]:
         ("region / queue", f"{record.region or '-'} / {record.queue or '-'}"),
         ("overrides", ", ".join(f"{k}={v}" for k, v in record.overrides.items()) or "none"),
     ]
+    if cost is not None:
+        rows.append(("cost", cost.line()))
     return [
         "<h2>Environment</h2>",
         page.table(["", ""], [[escape(k), f"<span class=mono>{escape(number(v))}</span>"] for k, v in rows]),

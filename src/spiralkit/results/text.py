@@ -7,6 +7,7 @@ from typing import Any
 
 from spiralkit.results.client import Run, flatten
 from spiralkit.results.compare import Change, Comparison
+from spiralkit.results.cost import Cost
 
 HEADLINE = 3  # metrics shown per run in the table
 
@@ -59,7 +60,8 @@ def table(rows: Sequence[Sequence[str]]) -> str:
     return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in rows)
 
 
-def run_table(runs: Iterable[Run]) -> str:
+def run_table(runs: Iterable[Run], costs: Mapping[str, Cost]) -> str:
+    """One line per run; ``costs`` by run id (:func:`spiralkit.results.cost.costs`)."""
     rows: list[list[str]] = []
     names: list[str] = []
     for run in runs:
@@ -75,28 +77,23 @@ def run_table(runs: Iterable[Run]) -> str:
                 run.commit[:8],
                 run.record.user,
                 f"{done}/{len(stages)} ({ran} ran)",
-                estimated_cost(run.record.cost),
+                costs[run.id].spent,
+                costs[run.id].estimated,
                 *(number(metrics.get(name)) for name in names),
             ]
         )
-    header = ["RUN", "STARTED (UTC)", "COMMIT", "USER", "STAGES", "EST. COST", *names]
+    header = ["RUN", "STARTED (UTC)", "COMMIT", "USER", "STAGES", "COST", "ESTIMATE", *names]
     return table([header, *[row + [""] * (len(header) - len(row)) for row in rows]])
 
 
-def estimated_cost(cost: Mapping[str, Any] | None) -> str:
-    """``$0.01-$0.05`` from the estimate a Batch run recorded; ``-`` for a run without one (local)."""
-    found = (cost or {}).get("estimate")
-    return f"${found['low_usd']:,.2f}-${found['high_usd']:,.2f}" if found else "-"
-
-
-def show(run: Run) -> str:
+def show(run: Run, cost: Cost) -> str:
     record = run.record
     lines = [
         f"run          {run.namespace}/{run.id}",
         f"started      {record.started} by {record.user} from {record.origin} ({record.host}), on {record.on}",
         f"commit       {record.commit}",
         f"environment  {record.environment}",
-        f"cost         {estimated_cost(record.cost)} (estimated before submitting; local runs: -)",
+        f"cost         {cost.line()}",
         "",
         "metrics",
         *(f"  {name:<28} {number(value)}" for name, value in run.metrics.items()),

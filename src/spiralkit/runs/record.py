@@ -4,6 +4,9 @@ Under the store's root (``s3://<bucket>/spiral`` or ``.spiral/`` without a bucke
 
     runs/<namespace>/<run id>/run.json            what the run is: commit, environment, params, plan
     runs/<namespace>/<run id>/jobs.json           Batch only: each stage's job id
+    runs/<namespace>/<run id>/claim-<n>.json      attempt n (2, 3, ...) claimed by one follower, before it
+                                                  resubmits stages Spot had no capacity for (batch.fallback)
+    runs/<namespace>/<run id>/jobs-<n>.json       attempt n's job ids, queues and the jobs they replace
     runs/<namespace>/<run id>/stages/<stage>.json each stage as it finished: its dvc.lock entry,
                                                   ran or reused, timings, resources
     runs/<namespace>/<run id>/dvc.lock            the run's complete dvc.lock, once every stage is in
@@ -20,7 +23,7 @@ import json
 import time
 from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from secrets import token_hex
 from typing import Any
 from urllib.parse import quote
@@ -73,7 +76,9 @@ class RunRecord:
     image: str = ""
     region: str = ""
     queue: str = ""
-    jobs: Mapping[str, str] = field(default_factory=dict)  # Batch: stage -> job id (from jobs.json)
+    jobs: Mapping[str, str] = field(default_factory=dict)  # Batch: stage -> newest job id (jobs*.json)
+    attempt: int = 1  # Batch: the newest attempt recorded (1: jobs.json; n: jobs-<n>.json)
+    fallbacks: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # stage -> its attempt, queue, reason
     # dvc.yaml's metrics and plots paths and top-level plot definitions, so results read without a checkout
     results: Mapping[str, Any] = field(default_factory=dict)
 
@@ -137,7 +142,8 @@ def _parse(store: Store, key: str, body: bytes) -> Any:
 
 def save(store: Store, record: RunRecord) -> None:
     data = asdict(record)
-    data.pop("jobs")
+    for name in ("jobs", "attempt", "fallbacks"):  # written later, in their own records
+        data.pop(name)
     store.create(_run_key(record.namespace, record.run_id, "run.json"), _dump(data))
 
 
@@ -161,6 +167,8 @@ def load(store: Store, namespace: str, run_id: str | None = None) -> RunRecord:
         data["forced"] = tuple(data["forced"])
         jobs = store.read(_run_key(namespace, run_id, "jobs.json"))
         record = RunRecord(**data, jobs=json.loads(jobs) if jobs else {})
+        if jobs:
+            record = _with_attempts(store, record)
     except (KeyError, TypeError, ValueError) as error:
         raise RecordError(
             f"{store.uri(_run_key(namespace, run_id, 'run.json'))} is not a run record: {error}"
@@ -168,6 +176,44 @@ def load(store: Store, namespace: str, run_id: str | None = None) -> RunRecord:
     if record.namespace != namespace or record.run_id != run_id:
         raise RecordError(f"{store.uri(_run_key(namespace, run_id, 'run.json'))} names another run")
     return record
+
+
+def attempt_file(kind: str, attempt: int) -> str:
+    """``claim-2.json`` / ``jobs-2.json``: attempt 1 is the submission itself (jobs.json)."""
+    return f"{kind}-{attempt}.json"
+
+
+def claim_attempt(store: Store, record: RunRecord, attempt: int, claim: Mapping[str, Any]) -> None:
+    """Claim ``attempt``; :class:`RecordExists` when another follower claimed it first."""
+    store.create(_run_key(record.namespace, record.run_id, attempt_file("claim", attempt)), _dump(dict(claim)))
+
+
+def load_claim(store: Store, record: RunRecord, attempt: int) -> dict[str, Any] | None:
+    key = _run_key(record.namespace, record.run_id, attempt_file("claim", attempt))
+    body = store.read(key)
+    return None if body is None else dict(_parse(store, key, body))
+
+
+def save_attempt(store: Store, record: RunRecord, attempt: int, jobs: Mapping[str, Any]) -> None:
+    """Attempt ``attempt``'s outcome: ``jobs``, ``queues``, ``replaced`` and ``reasons`` by stage, and ``error``."""
+    store.create(_run_key(record.namespace, record.run_id, attempt_file("jobs", attempt)), _dump(dict(jobs)))
+
+
+def _with_attempts(store: Store, record: RunRecord) -> RunRecord:
+    """``record`` with the newest job of each stage: attempts 2, 3, ... until one has no jobs record."""
+    jobs, fallbacks, attempt = dict(record.jobs), {}, 1
+    while body := store.read(_run_key(record.namespace, record.run_id, attempt_file("jobs", attempt + 1))):
+        attempt += 1
+        data = _parse(store, _run_key(record.namespace, record.run_id, attempt_file("jobs", attempt)), body)
+        for stage, job_id in data["jobs"].items():
+            jobs[stage] = job_id
+            fallbacks[stage] = {
+                "attempt": attempt,
+                "queue": data["queues"][stage],
+                "replaced": data["replaced"][stage],
+                "reason": data["reasons"][stage],
+            }
+    return replace(record, jobs=jobs, attempt=attempt, fallbacks=fallbacks)
 
 
 def save_stage(store: Store, record: RunRecord, stage: Mapping[str, Any]) -> None:

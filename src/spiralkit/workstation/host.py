@@ -10,7 +10,7 @@ from pathlib import Path
 
 from spiralkit.workstation import WorkstationError, idle
 
-IDLE_MODULES = ("__init__.py", "decide.py", "agent.py")
+IDLE_MODULES = ("__init__.py", "decide.py", "lease.py", "agent.py")
 
 
 def directory() -> Path:

@@ -4,6 +4,8 @@ message: the AMI, the instance type, the image digest, the instance profile, the
 from __future__ import annotations
 
 import re
+import subprocess
+from pathlib import Path
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -59,6 +61,12 @@ def zones_offering(ec2: Any, name: str) -> list[str]:
         LocationType="availability-zone", Filters=[{"Name": "instance-type", "Values": [name]}]
     )["InstanceTypeOfferings"]
     return sorted(offer["Location"] for offer in offers)
+
+
+def clone_commit(root: Path) -> str | None:
+    """The clone's commit, whose workstation image `up` prefers; None outside a git clone."""
+    done = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True)
+    return done.stdout.strip() if done.returncode == 0 else None
 
 
 def image(ecr: Any, settings: Settings, commit: str | None = None) -> str:

@@ -8,8 +8,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import boto3
-
 from spiralkit import namespace
 from spiralkit.config import ProjectConfig
 from spiralkit.errors import ConfigError
@@ -107,13 +105,9 @@ def profile_name(project: str, who: str) -> str:
     return name
 
 
-def check_region(region: str) -> None:
-    """Refuse a region boto3 does not know, before any call goes to a host that does not exist."""
-    known = set()
-    for partition in ("aws", "aws-us-gov", "aws-cn"):
-        known.update(boto3.session.Session().get_available_regions("ec2", partition))
-    if region not in known:
-        raise ConfigError(f"unknown AWS region {region!r} in [tool.spiral]: use one of {', '.join(sorted(known))}")
+def cpu_threshold(config: ProjectConfig) -> float:
+    """The busiest-core percentage below which a box counts as idle, for `spiral workstation ls`."""
+    return float(config.section("workstation").get("cpu_threshold", DEFAULTS["cpu_threshold"]))
 
 
 def resolve(
@@ -139,7 +133,6 @@ def resolve(
             raise ConfigError(f"{where}: {key} = {value} is outside {low}..{high}")
     if not config.ecr_repository:
         raise ConfigError("[tool.spiral] ecr_repository is empty: the workstation image lives there")
-    check_region(config.region)
     who = owner(config, person, env)
     prefix = "gpu_" if gpu else ""
     return Settings(

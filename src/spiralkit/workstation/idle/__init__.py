@@ -1,4 +1,4 @@
-"""The idle-stop agent: ``decide`` holds the rules (pure functions, and the lease file's one format),
+"""The idle-stop agent: ``decide`` holds the rules (pure functions), ``lease`` the lease file's one format,
 ``agent`` observes the instance and powers it off when the rules say so.
 
 Both modules are importable here (``spiral keepalive`` and the tests use them) and are also written,

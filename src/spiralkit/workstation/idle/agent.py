@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from . import decide as rules  # spiralkit.workstation.idle here, spiral_idle on the instance
+from . import lease as leases
 
 DEFAULTS = {
     "idle_minutes": 60,
@@ -36,7 +37,7 @@ DEFAULTS = {
     "interval_seconds": 60,
     "jupyter_url": "http://127.0.0.1:8888",
     "jupyter_token_file": "/etc/spiral/jupyter-token",
-    "lease_file": "/var/lib/spiral/lease.json",
+    "lease_file": leases.DEFAULT_PATH,
     "stop_command": ["systemctl", "poweroff"],
 }
 
@@ -120,14 +121,6 @@ def gpu() -> tuple[float | None, bool, str | None]:
     return percent, True, None if percent is not None else f"nvidia-smi failed ({done.stderr.strip()[:200]})"
 
 
-def lease(config: dict[str, Any]) -> float | None:
-    path = Path(config["lease_file"])
-    try:
-        return rules.lease_until(path.read_text(), written=path.stat().st_mtime)
-    except OSError:
-        return None
-
-
 class Observer:
     """What the agent remembers between looks: CPU and disk counters, and when each session opened."""
 
@@ -160,7 +153,7 @@ class Observer:
             gpu_percent=gpu_now,
             gpu_present=gpu_present,
             disk_percent=rules.disk_percent(self.disk, disk, now - self.at),
-            lease_until=lease(self.config),
+            lease_until=leases.read(Path(self.config["lease_file"])),
             up_since=self.started,
             notes=tuple(note for note in (jupyter_note, gpu_note) if note),
         )

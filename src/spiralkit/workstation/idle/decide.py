@@ -2,7 +2,7 @@
 
 Nothing here reads the machine, so every rule can be tested with recorded inputs. The agent
 (``agent.py``) gathers an ``Observation`` once a minute and asks ``decide`` whether to stop.
-``spiral keepalive`` uses the lease functions, so the lease file has one format and one reader.
+The lease file's format and its reader are in ``lease.py``.
 
 Standard library only, and Python 3.9 compatible: this file runs on the instance's own python3
 (Amazon Linux 2023 ships 3.9), outside the workstation container.
@@ -12,14 +12,11 @@ from __future__ import annotations
 
 import ipaddress
 import json
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import NamedTuple
 
-MAX_LEASE_SECONDS = 3 * 24 * 3600  # a weekend job; longer leases are how bills explode
-_DURATION = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?$")
 TCP_ESTABLISHED = "01"
 
 
@@ -64,7 +61,7 @@ class Observation:
     gpu_percent: float | None = None
     gpu_present: bool = False  # a GPU exists; with gpu_percent None, nvidia-smi failed
     disk_percent: float | None = None  # the busiest disk
-    lease_until: float | None = None  # already capped by :func:`lease_until`
+    lease_until: float | None = None  # already capped by :func:`lease.until`
     up_since: float | None = None  # monotonic: when the agent started, i.e. since the machine's last start
     notes: Sequence[str] = field(default_factory=tuple)  # observer failures, logged as-is
 
@@ -176,40 +173,6 @@ def iso(epoch: float) -> str:
 def parse_iso(text: str) -> float:
     """Jupyter's and the lease's timestamps (``2024-05-01T10:00:00.123456Z``) as epoch seconds."""
     return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
-
-
-# --- the lease: ``spiral keepalive --for 6h`` writes it, the agent reads it ----------------------
-def parse_duration(text: str) -> int:
-    """``6h``, ``90m``, ``1d12h`` or ``0`` (end the lease) in seconds; ValueError says why not."""
-    match = _DURATION.match(text.strip().lower())
-    if text.strip() == "0":
-        return 0
-    if not text.strip() or match is None:
-        raise ValueError(f"{text!r} is not a duration: write it like 6h, 90m or 1d12h")
-    days, hours, minutes = (int(group or 0) for group in match.groups())
-    seconds = days * 86400 + hours * 3600 + minutes * 60
-    if seconds > MAX_LEASE_SECONDS:
-        raise ValueError(f"{text} is longer than the {MAX_LEASE_SECONDS // 3600}h maximum lease")
-    return seconds
-
-
-def lease_text(until: float, by: str, reason: str = "") -> str:
-    return json.dumps({"until": iso(until), "by": by, "reason": reason}) + "\n"
-
-
-def lease_until(text: str | None, written: float | None = None) -> float | None:
-    """The lease's expiry, or None when there is no lease file or it cannot be read.
-
-    The agent passes ``written``, the file's modification time: a lease edited by hand to 2099 still ends
-    :data:`MAX_LEASE_SECONDS` after it was written, as ``spiral keepalive`` would have refused it.
-    """
-    if not text:
-        return None
-    try:
-        until = parse_iso(json.loads(text)["until"])
-    except (ValueError, KeyError, TypeError, OverflowError):
-        return None
-    return until if written is None else min(until, written + MAX_LEASE_SECONDS)
 
 
 # --- parsers of raw machine output, kept pure so recorded samples can test them ------------------
