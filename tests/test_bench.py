@@ -11,6 +11,7 @@ import pytest
 from helpers import ROOT
 
 from bench import local_runs, memory
+from bench.figures import Figure
 
 
 def test_a_quick_local_run_writes_figures_ratios_and_the_machine(tmp_path: Path) -> None:
@@ -87,3 +88,12 @@ def test_the_bytecode_state_is_what_the_environment_holds(tmp_path: Path) -> Non
         (package / f"{name}.py").write_text("")
     (package / "__pycache__" / "a.cpython-311.pyc").write_bytes(b"")
     assert local_runs.bytecode(tmp_path).startswith("25% of the modules")
+
+
+def test_a_times_target_is_met_up_to_its_bound_and_missed_past_it() -> None:
+    baseline = Figure("dvc repro", [10.0])
+    at_bound = Figure("spiral", [6.0], baseline=baseline, target=local_runs._at_most(0.6, "dvc repro's time"))
+    past = Figure("spiral", [6.5], baseline=baseline, target=local_runs._at_most(0.6, "dvc repro's time"))
+    assert (at_bound.met, past.met) == (True, False)
+    assert at_bound.target is not None
+    assert at_bound.target.text == "at most 0.6x dvc repro's time"
