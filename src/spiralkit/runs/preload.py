@@ -12,12 +12,12 @@ must run the code as it is on disk.
 from __future__ import annotations
 
 import ast
-import contextlib
 import importlib.util
 import sys
 from collections.abc import Iterable
 from pathlib import Path
 
+import spiralkit
 from spiralkit.config import ProjectConfig
 from spiralkit.errors import ConfigError
 
@@ -41,14 +41,17 @@ def modules(project: ProjectConfig) -> list[str]:
 def _helper_files(names: Iterable[str]) -> list[Path]:
     """The files of the spiralkit modules among ``names``. Their functions import heavy libraries when called
     (``spiralkit.models`` imports skops, 1.3 s, only to save or load a model) so that the ``spiral`` CLI
-    stays quick; a stage that calls them pays those imports, so they are preloaded too."""
+    stays quick; a stage that calls them pays those imports, so they are preloaded too.
+
+    Found from spiralkit's own directory, not with ``importlib.util.find_spec``, which imports a dotted
+    name's parents (``spiralkit.tables.read_table`` would cost this process pyarrow).
+    """
+    package = Path(spiralkit.__file__).parent
     files = []
     for name in names:
         if name.startswith("spiralkit."):
-            with contextlib.suppress(ImportError, ValueError):
-                spec = importlib.util.find_spec(name)
-                if spec is not None and spec.origin and spec.origin.endswith(".py"):
-                    files.append(Path(spec.origin))
+            path = package.joinpath(*name.split(".")[1:])
+            files += [found for found in (path.with_suffix(".py"), path / "__init__.py") if found.is_file()]
     return files
 
 
