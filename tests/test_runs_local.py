@@ -221,8 +221,8 @@ def test_the_default_preload_takes_what_spiralkit_helpers_import_when_called(tmp
     found = preload.modules(config.load(tmp_path))
     assert "spiralkit.tables" in found
     assert "pyarrow.dataset" in found  # imported inside read_table's helpers, so that the CLI stays quick
-    check = "import sys; from spiralkit import config; from spiralkit.runs import preload; "
-    check += f"preload.modules(config.load({str(tmp_path)!r})); print('pyarrow' in sys.modules)"
+    check = "import sys; from pathlib import Path; from spiralkit import config; from spiralkit.runs import preload\n"
+    check += f"preload.modules(config.load(Path({str(tmp_path)!r}))); print('pyarrow' in sys.modules)"
     alone = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True, check=True)
     assert alone.stdout.strip() == "False"  # working the list out imports none of it here
 
