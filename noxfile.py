@@ -86,13 +86,18 @@ def demo(session: nox.Session) -> None:
 
 @nox.session(default=False)
 def bench(session: nox.Session) -> None:
-    """Benchmark Parquet reads (local, S3 on moto), copier copy and dvc repro; write docs/benchmarks.md.
+    """Benchmark Parquet reads (local, S3 on moto), copier copy, dvc repro, local runs; write docs/benchmarks.md.
 
     ``nox -s bench -- --size-mb 100 --runs 3`` is a quick pass (written to build/bench/benchmarks.md).
     """
     session.install("-e", ".[report]", "--group", "bench")  # report: bench/results.py draws plots
     project = BENCH / "project"
     venv = _rendered_project(session, project, extras="")
+    # Metaflow, the local-run peer, goes where the example's code and libraries are: its steps import them.
+    session.run(
+        "uv", "pip", "install", "--quiet", "--python", str(venv), "--group", f"{ROOT / 'pyproject.toml'}:bench-peers",
+        external=True,
+    )  # fmt: skip
     session.run("python", "-m", "bench", "--project", str(project), "--project-venv", str(venv), *session.posargs)
 
 

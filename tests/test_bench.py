@@ -10,6 +10,9 @@ from pathlib import Path
 import pytest
 from helpers import ROOT
 
+from bench import local_runs, memory
+from bench.figures import Figure
+
 
 def test_a_quick_local_run_writes_figures_ratios_and_the_machine(tmp_path: Path) -> None:
     page = _bench(tmp_path, "local_parquet")
@@ -63,3 +66,34 @@ def _seconds(median: str) -> float:
     match = re.fullmatch(r"([\d.,]+) s", median)
     assert match, median
     return float(match.group(1).replace(",", ""))
+
+
+def test_peak_memory_sums_the_whole_process_tree(tmp_path: Path) -> None:
+    """A grandchild holding 200 MB for half a second is seen; an idle command is not charged for it."""
+    hold = "b = bytearray(200 * 2**20); b[::4096] = b'x' * len(b[::4096]); import time; time.sleep(0.5)"
+    child = [sys.executable, "-c", f"import subprocess, sys; subprocess.run([sys.executable, '-c', {hold!r}])"]
+    seconds, peak = memory.sampled(child, tmp_path, {"PATH": "/usr/bin:/bin"})
+    idle_seconds, idle = memory.sampled([sys.executable, "-c", "import time; time.sleep(0.5)"], tmp_path, {})
+    assert seconds >= 0.5
+    assert idle_seconds >= 0.5
+    assert peak >= 200 > idle
+    with pytest.raises(RuntimeError, match="exit 3"):
+        memory.sampled([sys.executable, "-c", "import sys; print('exit 3'); sys.exit(3)"], tmp_path, {})
+
+
+def test_the_bytecode_state_is_what_the_environment_holds(tmp_path: Path) -> None:
+    package = tmp_path / "lib" / "python3.11" / "site-packages" / "demo"
+    (package / "__pycache__").mkdir(parents=True)
+    for name in ("a", "b", "c", "d"):
+        (package / f"{name}.py").write_text("")
+    (package / "__pycache__" / "a.cpython-311.pyc").write_bytes(b"")
+    assert local_runs.bytecode(tmp_path).startswith("25% of the modules")
+
+
+def test_a_times_target_is_met_up_to_its_bound_and_missed_past_it() -> None:
+    baseline = Figure("dvc repro", [10.0])
+    at_bound = Figure("spiral", [6.0], baseline=baseline, target=local_runs._at_most(0.6, "dvc repro's time"))
+    past = Figure("spiral", [6.5], baseline=baseline, target=local_runs._at_most(0.6, "dvc repro's time"))
+    assert (at_bound.met, past.met) == (True, False)
+    assert at_bound.target is not None
+    assert at_bound.target.text == "at most 0.6x dvc repro's time"

@@ -59,7 +59,7 @@ def test_an_unforeseen_aws_or_filesystem_error_is_one_line_not_a_traceback(
         raise raised
 
     parser = cli.build_parser()
-    monkeypatch.setattr(cli, "build_parser", lambda: parser)
+    monkeypatch.setattr(cli, "build_parser", lambda *_: parser)
     parser.set_defaults(handler=handler)
     for action in parser._subparsers._group_actions:  # type: ignore[union-attr]
         action.choices["namespace"].set_defaults(handler=handler)  # type: ignore[index]

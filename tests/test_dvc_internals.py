@@ -41,6 +41,8 @@ CALLED_WITH = {
     "dvc.utils:fix_env": {"env"},
     "dvc.utils.serialize:modify_yaml": {"path"},
     "dvc.utils.serialize:dumps_yaml": {"d"},
+    "dvc.utils.serialize:dump_yaml": {"path", "data"},
+    "dvc.utils.serialize:parse_yaml_for_update": {"text", "path"},
 }
 
 

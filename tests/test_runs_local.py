@@ -17,7 +17,7 @@ import pytest
 
 from spiralkit import config
 from spiralkit.batch import run as runs
-from spiralkit.runs import launch, local, preload
+from spiralkit.runs import launch, local, preload, warm
 from spiralkit.runs.stage import StageFailed
 
 BIN = Path(sys.executable).parent
@@ -207,7 +207,100 @@ def test_the_default_preload_is_what_the_package_imports_from_its_dependencies(t
         '[project]\nname = "demo"\ndependencies = ["numpy>=2", "PyYAML"]\n'
         '[tool.spiral]\nproject = "demo"\nregion = "eu-west-1"\n'
     )
-    assert preload.modules(config.load(tmp_path)) == ["numpy.linalg", "yaml"]
+    # json is the standard library's, demo the project's own; yaml.safe_load is offered in case it is a module
+    assert preload.modules(config.load(tmp_path)) == ["numpy.linalg", "yaml", "yaml.safe_load"]
     with (tmp_path / "pyproject.toml").open("a") as out:
         out.write(textwrap.dedent('[tool.spiral.local]\npreload = ["pandas"]\n'))
     assert preload.modules(config.load(tmp_path)) == ["pandas"]
+
+
+def test_the_default_preload_takes_what_spiralkit_helpers_import_when_called(tmp_path: Path) -> None:
+    (tmp_path / "src" / "demo").mkdir(parents=True)
+    (tmp_path / "src" / "demo" / "features.py").write_text("from spiralkit.tables import read_table\n")
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "demo"\n[tool.spiral]\nproject = "demo"\n')
+    found = preload.modules(config.load(tmp_path))
+    assert "spiralkit.tables" in found
+    assert "pyarrow.dataset" in found  # imported inside read_table's helpers, so that the CLI stays quick
+    check = "import sys; from pathlib import Path; from spiralkit import config; from spiralkit.runs import preload\n"
+    check += f"preload.modules(config.load(Path({str(tmp_path)!r}))); print('pyarrow' in sys.modules)"
+    alone = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True, check=True)
+    assert alone.stdout.strip() == "False"  # working the list out imports none of it here
+
+
+def test_the_warm_parent_skips_a_from_import_name_that_is_no_module_without_a_word(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert warm.preload(["json.dumps", "spiral_no_such_module"]) == []
+    said = capsys.readouterr().err
+    assert "spiral_no_such_module" in said
+    assert "json.dumps" not in said
+
+
+def test_the_environment_id_is_remembered_until_a_directory_on_the_path_changes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: list[int] = []
+    monkeypatch.setattr(local.environment, "installed", lambda: f"python:test:{len(calls.append(1) or calls)}")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    on_path = tmp_path / "lib" / "site-packages"
+    on_path.mkdir(parents=True)
+    monkeypatch.setattr(sys, "prefix", str(tmp_path))
+    monkeypatch.setattr(sys, "path", [str(on_path), str(tmp_path.parent)])  # the second is no install directory
+    assert local.installed_environment() == local.installed_environment() == "python:test:1"
+    (on_path / "new-1.0.dist-info").mkdir()  # an install: the directory's mtime moves
+    os.utime(on_path, ns=(1, 1))
+    assert local.installed_environment() == "python:test:2"
+
+
+@pytest.mark.slow
+def test_a_long_pipeline_reads_its_stages_once_and_its_lock_is_still_dvc_repros(
+    tmp_path: Path, env: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Stages looked up through ``repo.stage.collect`` re-read dvc.yaml and the whole dvc.lock, once per stage:
+    quadratic on hundreds of stages. Here dvc.lock is also written after every stage, read only once."""
+    from dvc.repo.stage import StageLoad
+    from dvc.utils import serialize
+
+    count = 8
+    stages = "".join(
+        stage(
+            f"s{i}", f"echo {i} > out/{i}.txt", [f"out/{i - 1}.txt"] if i else ["src/demo/fixed.py"], [f"out/{i}.txt"]
+        )
+        for i in range(count)
+    )
+    root = make_project(tmp_path / "p", stages)
+    (root / "out").mkdir()
+    collected: list[str] = []
+    parsed: list[str] = []
+    real_collect, real_parse = StageLoad.collect, serialize.parse_yaml_for_update
+    monkeypatch.setattr(
+        StageLoad, "collect", lambda self, *a, **k: collected.append(a[0]) or real_collect(self, *a, **k)
+    )
+    monkeypatch.setattr(serialize, "parse_yaml_for_update", lambda *a: parsed.append(a[1]) or real_parse(*a))
+    monkeypatch.setattr(local, "LOCK_EVERY", 0.0)
+    monkeypatch.setattr(local, "LOCK_SHARE", 0)
+    spiral_run(root, warm=False)
+    assert collected == []
+    assert len(parsed) <= 1  # dvc.lock read once (never, when the first write made it)
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", str(root), str(clone)], check=True)
+    (clone / "out").mkdir()
+    subprocess.run([str(BIN / "dvc"), "repro", "-q"], cwd=clone, check=True)
+    assert (root / "dvc.lock").read_bytes() == (clone / "dvc.lock").read_bytes()
+    written = (root / "dvc.lock").stat().st_mtime_ns
+    said = spiral_run(root)
+    assert sum("reusing the result" in line for line in said) == count
+    assert (root / "dvc.lock").stat().st_mtime_ns == written  # nothing changed: not rewritten, as dvc repro
+
+
+def test_the_warm_parent_preloads_without_threadpoolctl_and_leaves_the_pool_sizes_as_they_were(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    real = warm.importlib.util.find_spec
+    monkeypatch.setattr(
+        warm.importlib.util, "find_spec", lambda name, *a: None if name == "threadpoolctl" else real(name, *a)
+    )
+    for name in warm.POOL_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    assert warm.preload(["json"]) == ["json"]
+    assert not set(warm.POOL_VARIABLES) & set(os.environ)

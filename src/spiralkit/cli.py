@@ -7,30 +7,18 @@ handler it sets returns the exit code.
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 from collections.abc import Sequence
 
-from botocore.exceptions import BotoCoreError, ClientError
-
 from spiralkit import __version__
-from spiralkit.commands import (
-    cost,
-    infra,
-    job,
-    keepalive,
-    lock,
-    logs,
-    namespace,
-    pull,
-    report,
-    run,
-    runs,
-    status,
-    workstation,
-)
 from spiralkit.errors import AwsError, SpiralError
 
-COMMANDS = (namespace, run, status, pull, logs, job, infra, workstation, keepalive, lock, cost, runs, report)
+# Imported when named: `spiral run` then pays for its own libraries only, not boto3 for `spiral cost`.
+COMMANDS = (
+    "namespace", "run", "status", "pull", "logs", "job", "infra", "workstation", "keepalive", "lock", "cost", "runs",
+    "report",
+)  # fmt: skip
 # What `spiral --help` tells a user; the module docstring above is for developers.
 DESCRIPTION = (
     "Run a spiralkit project's DVC pipeline here or on AWS Batch, in your namespace; follow, pull, compare "
@@ -40,25 +28,35 @@ DESCRIPTION = (
 EPILOG = "`spiral COMMAND --help` says more about each command. Run it inside a project made by `copier copy`."
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The full argument parser, one subparser per command module."""
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The argument parser, one subparser per command module (``only`` that command's, when it is one)."""
     parser = argparse.ArgumentParser(prog="spiral", description=DESCRIPTION, epilog=EPILOG)
     parser.add_argument("--version", action="version", version=f"spiral {__version__}")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in COMMANDS:
-        module.register(subparsers)
+    for name in COMMANDS if only not in COMMANDS else (only,):
+        importlib.import_module(f"spiralkit.commands.{name}").register(subparsers)
     return parser
+
+
+def _aws_errors() -> tuple[type[Exception], ...]:
+    """botocore's errors, once something has imported botocore (nothing else raises them)."""
+    if "botocore.exceptions" not in sys.modules:
+        return ()
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    return (ClientError, BotoCoreError)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``spiral`` console script."""
-    args = build_parser().parse_args(argv)
+    words = sys.argv[1:] if argv is None else list(argv)
+    args = build_parser(words[0] if words else None).parse_args(words)
     try:
         return int(args.handler(args))
     except SpiralError as error:
         print(f"spiral: error: {error}", file=sys.stderr)
         return error.exit_code
-    except (ClientError, BotoCoreError) as error:
+    except _aws_errors() as error:
         # Whatever AWS refuses that a command did not foresee: one line, never a traceback.
         print(f"spiral: error: AWS: {error}; `aws sts get-caller-identity` shows who you are to AWS", file=sys.stderr)
         return AwsError.exit_code

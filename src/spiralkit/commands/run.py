@@ -9,7 +9,7 @@ from spiralkit import config, namespace
 from spiralkit.batch import progress
 from spiralkit.batch import run as runs
 from spiralkit.errors import SpiralError
-from spiralkit.runs import begin, local
+from spiralkit.runs import begin, dvcstage, local, warmstart
 from spiralkit.runs import record as records
 
 
@@ -65,7 +65,11 @@ def run(args: argparse.Namespace) -> int:
                 "or try a value with `dvc exp run -S section.key=value`"
             )
         name = namespace.resolve(project, args.namespace)
-        local.run(project, runs.plan_for(project, args.stages, args.force), name, args.force, jobs=args.jobs)
+        # The warm parent first: on a first run its imports overlap DVC's work. One DVC repo to plan and run.
+        with warmstart.warm_parent(project) as warm, dvcstage.opened(project.root):
+            local.run(
+                project, runs.plan_for(project, args.stages, args.force), name, args.force, jobs=args.jobs, warm=warm
+            )
         return 0
     overrides = begin.parse_overrides(args.overrides, project.root)
     prepared = runs.prepare(

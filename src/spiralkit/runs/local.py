@@ -15,10 +15,14 @@ project's images set to the lock they installed).
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import json
 import os
 import selectors
 import signal
+import site
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -27,14 +31,15 @@ from typing import Any
 
 from spiralkit.batch.plan import Plan
 from spiralkit.config import ProjectConfig
-from spiralkit.errors import SpiralError, StageFailed
-from spiralkit.runs import begin, board, dvcstage, environment, last_run, launch, preload
+from spiralkit.errors import StageFailed
+from spiralkit.runs import begin, board, dvcstage, environment, last_run, launch, warmstart
 from spiralkit.runs import record as records
 from spiralkit.runs.stage import StageRun, Started
 from spiralkit.runs.stage import begin as begin_stage
 from spiralkit.runs.stage import finish as finish_stage
 
-LOCK_EVERY = 1.0  # seconds between dvc.lock writes while stages finish
+LOCK_EVERY = 1.0  # seconds between dvc.lock writes while stages finish, at least
+LOCK_SHARE = 10  # and at least this many times as long as the last write took
 
 
 def run(
@@ -44,30 +49,35 @@ def run(
     forced: Sequence[str] = (),
     echo: Callable[[str], None] = print,
     jobs: int | None = None,
-    warm: bool = True,
+    warm: bool | warmstart.LazyWarm = True,
 ) -> records.RunRecord:
-    """Run ``plan`` in the working tree, in ``namespace``, ``jobs`` commands at once; returns the record."""
-    record = begin.create(
-        project,
-        plan,
-        namespace=namespace,
-        on="local",
-        commit=_commit(project),
-        environment_id=os.environ.get("SPIRAL_ENVIRONMENT") or environment.installed(),
-        overrides={},
-        forced=forced,
-    )
-    store = records.store_for(project)
-    records.save(store, record)
-    last_run.remember(project.root, record)
-    logs = project.root / ".spiral" / "logs" / record.run_id
-    logs.mkdir(parents=True, exist_ok=True)
-    display = board.Board(record.names(), logs)
-    echo(f"run {record.run_id} in {namespace}: {len(record.stages)} stage(s), logs in {logs}")
-    stage_run = StageRun(project.root, store, record, display.echo(echo))
-    modules = preload.modules(project) if warm else []
-    with dvcstage.opened(project.root) as repo, _warm_parent(project, modules if warm else None) as parent:
-        failed = Scheduler(stage_run, repo, display, parent, jobs or os.cpu_count() or 1).run()
+    """Run ``plan`` in the working tree, in ``namespace``, ``jobs`` commands at once; returns the record.
+
+    ``warm``: whether ``python -m`` stages start from a warm parent, or the one ``warmstart.warm_parent`` gave.
+    """
+    given = contextlib.nullcontext(warm) if isinstance(warm, warmstart.LazyWarm) else None
+    # First, so that the warm parent's imports (when it starts at once) overlap everything below.
+    with given or warmstart.for_plan(project, bool(warm), [stage.name for stage in plan.stages]) as parent:
+        record = begin.create(
+            project,
+            plan,
+            namespace=namespace,
+            on="local",
+            commit=_commit(project),
+            environment_id=os.environ.get("SPIRAL_ENVIRONMENT") or installed_environment(),
+            overrides={},
+            forced=forced,
+        )
+        store = records.store_for(project)
+        records.save(store, record)
+        last_run.remember(project.root, record)
+        logs = project.root / ".spiral" / "logs" / record.run_id
+        logs.mkdir(parents=True, exist_ok=True)
+        display = board.Board(record.names(), logs)
+        echo(f"run {record.run_id} in {namespace}: {len(record.stages)} stage(s), logs in {logs}")
+        stage_run = StageRun(project.root, store, record, display.echo(echo))
+        with dvcstage.opened(project.root) as repo:
+            failed = Scheduler(stage_run, repo, display, parent, jobs or os.cpu_count() or 1).run()
     if failed:
         raise StageFailed(
             "\n".join(f"stage {name} failed in run {record.run_id}; the end of {display.log(name)}:\n"
@@ -81,14 +91,17 @@ def run(
 class Scheduler:
     """Starts each stage once everything it reads from is done, ``jobs`` at a time."""
 
-    def __init__(self, run: StageRun, repo: Any, display: board.Board, warm: LazyWarm | None, jobs: int) -> None:
+    def __init__(
+        self, run: StageRun, repo: Any, display: board.Board, warm: warmstart.LazyWarm | None, jobs: int
+    ) -> None:
         self.stage_run, self.repo, self.display, self.warm, self.jobs = run, repo, display, warm, max(1, jobs)
         self.plan = {stage.name: stage for stage in run.record.stages}
         self.results: dict[str, dict[str, Any]] = {}
         self.running: dict[str, tuple[Started, launch.Command]] = {}
         self.failed: list[str] = []
         self.unwritten: dict[str, dict[str, Any]] = {}
-        self.written = time.monotonic()
+        self.written, self.write_took = time.monotonic(), 0.0
+        self.lock = dvcstage.LockFile(run.root, run.record.names())
 
     def run(self) -> list[str]:
         """Run every stage; returns the names of the stages that failed."""
@@ -98,7 +111,7 @@ class Scheduler:
                 while waiting or self.running:
                     waiting = self._start_ready(waiting)
                     self._collect()
-                    self._write_lock(force=not self.running)
+                    self._write_lock(force=False)  # and at the end, below
                     self.display.draw()
                     if self.running:
                         wait()
@@ -147,49 +160,22 @@ class Scheduler:
         self.display.set(name, state)
 
     def _write_lock(self, force: bool) -> None:
-        """One dvc.lock write for every stage finished since the last (at most every LOCK_EVERY seconds)."""
-        if self.unwritten and (force or time.monotonic() - self.written >= LOCK_EVERY):
-            dvcstage.dump_lock(self.stage_run.root, self.unwritten, self.stage_run.record.names())
+        """One dvc.lock write for every stage finished since the last.
+
+        A write dumps the whole file, so its cost grows with the stages written: writes are spaced by at
+        least LOCK_EVERY seconds and by LOCK_SHARE times the last write's duration, so writing dvc.lock
+        never takes more than about a tenth of the run, however many stages the pipeline has.
+        """
+        now = time.monotonic()
+        if self.unwritten and (force or now - self.written >= max(LOCK_EVERY, LOCK_SHARE * self.write_took)):
+            self.lock.write(self.unwritten)
             self.unwritten = {}
             self.written = time.monotonic()
-
-
-class LazyWarm:
-    """The warm parent, started when the first stage needs running (a run that reuses everything starts none)."""
-
-    def __init__(self, project: ProjectConfig, modules: list[str]) -> None:
-        self.project, self.modules = project, modules
-        self.parent: launch.WarmParent | None = None
-
-    def get(self) -> launch.WarmParent:
-        if self.parent is None:
-            env = dvcstage.stage_env(self.project.root)
-            try:
-                self.parent = launch.WarmParent(self.modules, self.project.root, env)
-            except OSError as error:
-                raise SpiralError(f"could not start the warm parent for `python -m` stages: {error}") from error
-        return self.parent
-
-    def close(self) -> None:
-        if self.parent is not None:
-            self.parent.close()
+            self.write_took = self.written - now
 
 
 @contextlib.contextmanager
-def _warm_parent(project: ProjectConfig, modules: list[str] | None) -> Iterator[LazyWarm | None]:
-    """The warm parent for this run (None when warm starts are off), started with DVC's stage environment."""
-    if modules is None:
-        yield None
-        return
-    lazy = LazyWarm(project, modules)
-    try:
-        yield lazy
-    finally:
-        lazy.close()
-
-
-@contextlib.contextmanager
-def _woken_by_children(lazy: LazyWarm | None) -> Iterator[Callable[[], None]]:
+def _woken_by_children(lazy: warmstart.LazyWarm | None) -> Iterator[Callable[[], None]]:
     """A ``wait()`` that returns when a child process ends, the warm parent reports, or 0.25 s pass."""
     selector = selectors.DefaultSelector()
     warm: launch.WarmParent | None = None
@@ -224,6 +210,29 @@ def _woken_by_children(lazy: LazyWarm | None) -> Iterator[Callable[[], None]]:
             os.close(wake_read)
             os.close(wake_write)
         selector.close()
+
+
+def installed_environment() -> str:
+    """:func:`environment.installed`, remembered (in the user's cache) until a directory packages are installed
+    in changes: those on ``sys.path`` under the interpreter's prefixes or the user's site directory.
+
+    Reading every installed distribution's metadata takes most of a second in a large environment, and a
+    run that reuses every stage would spend it on each ``spiral run``. Installing, upgrading or removing a
+    package adds or removes a ``.dist-info`` directory, which changes its parent directory's mtime.
+    """
+    installs = [entry for entry in sys.path if entry.startswith((sys.prefix, sys.base_prefix, site.USER_SITE or "//"))]
+    stamp = [sys.executable] + [f"{entry}@{os.stat(entry).st_mtime_ns}" for entry in installs if os.path.isdir(entry)]
+    digest = hashlib.sha256(sys.prefix.encode()).hexdigest()[:16]
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "spiralkit" / f"env-{digest}.json"
+    with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
+        remembered = json.loads(cache.read_text(encoding="utf-8"))
+        if remembered["stamp"] == stamp:
+            return str(remembered["id"])
+    found = environment.installed()
+    with contextlib.suppress(OSError):  # no cache then: the next run reads the metadata again
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        cache.write_text(json.dumps({"stamp": stamp, "id": found}), encoding="utf-8")
+    return found
 
 
 def _commit(project: ProjectConfig) -> str:
