@@ -16,6 +16,7 @@ import pytest
 
 from spiralkit import config
 from spiralkit.batch import run as batch_run
+from spiralkit.errors import UsageError
 from spiralkit.runs import dvcstage, local, pull
 from spiralkit.runs import record as records
 from spiralkit.runs.store import RecordError, RecordExists, Store
@@ -147,6 +148,9 @@ def test_records_are_written_once_and_a_damaged_one_is_named(tmp_path: Path) -> 
         records.load(store, "user.ana", "r2")
     with pytest.raises(records.RunNotFound, match=r"no run 'r3' in user\.ana"):
         records.load(store, "user.ana", "r3")
+    for forged in ("../../prod/r1", "r1/../r2", ".hidden", "", "r1\\x"):  # never another run's records
+        with pytest.raises(UsageError, match="is not a run id"):
+            records.load(store, "user.ana", forged)
 
 
 def test_git_status_is_clean_but_for_dvc_lock_after_a_local_run(toy: Path) -> None:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 import time
 from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -29,7 +30,7 @@ from typing import Any
 from urllib.parse import quote
 
 from spiralkit.config import ProjectConfig
-from spiralkit.errors import RecordError
+from spiralkit.errors import RecordError, UsageError
 from spiralkit.runs import dvcstage
 from spiralkit.runs.store import RecordExists, Store
 
@@ -121,7 +122,16 @@ def store_for(project: ProjectConfig) -> Store:
     return Store(str(project.root / ".spiral"))
 
 
+_RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
+
+
 def _run_key(namespace: str, run_id: str, name: str) -> str:
+    """Every record's key: a run id is one plain name, so no id reaches another run's or namespace's records."""
+    if not _RUN_ID.match(run_id):
+        raise UsageError(
+            f"{run_id!r} is not a run id: use one that `spiral run` or `spiral runs` printed, "
+            "like 20261201T101500Z-042-1a2b3c4d-9f3e"
+        )
     return f"runs/{namespace}/{run_id}/{name}"
 
 
