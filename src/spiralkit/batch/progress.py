@@ -158,14 +158,17 @@ def wait(
     last: dict[str, str] = {}
     started = time.monotonic()
     chosen = deadline
+    judged: set[str] = set()  # cancelled jobs the fallback could not move: not asked about again each poll
     while True:
         states = describe(record, batch)
-        if store is not None and any(fallback.no_capacity(state) for state in states):
-            moved = fallback.resubmit(record, states, store, batch, echo)
-            if moved is not record:
-                record, states = moved, describe(moved, batch)
-                if chosen is None:  # the default grows by what the moved stages may take
-                    deadline = None if (more := default_deadline(states)) is None else elapsed(started) + more
+        if store is not None:
+            if {s.job_id for s in states if fallback.no_capacity(s)} - judged:
+                moved = fallback.resubmit(record, states, store, batch, echo)
+                if moved is not record:
+                    record, states = moved, describe(moved, batch)
+                    if chosen is None:  # the default grows by what the moved stages may take
+                        deadline = None if (more := default_deadline(states)) is None else elapsed(started) + more
+                judged |= {s.job_id for s in states if fallback.no_capacity(s)}
             # What is still cancelled for capacity now could not be moved: explain() says why.
             states = [replace(s, fallback="not moved") if fallback.no_capacity(s) else s for s in states]
         if deadline is None and chosen is None:
