@@ -55,9 +55,11 @@ def run(
 
     ``warm``: whether ``python -m`` stages start from a warm parent, or the one ``warmstart.warm_parent`` gave.
     """
-    given = contextlib.nullcontext(warm) if isinstance(warm, warmstart.LazyWarm) else None
-    # First, so that the warm parent's imports (when it starts at once) overlap everything below.
-    with given or warmstart.for_plan(project, bool(warm), [stage.name for stage in plan.stages]) as parent:
+    if isinstance(warm, warmstart.LazyWarm) or not warm:
+        given: contextlib.AbstractContextManager[warmstart.LazyWarm | None] = contextlib.nullcontext(warm or None)
+    else:  # first, so that the warm parent's imports (when it starts at once) overlap everything below
+        given = warmstart.warm_parent(project, [stage.name for stage in plan.stages])
+    with given as parent:
         record = begin.create(
             project,
             plan,
@@ -191,8 +193,7 @@ def _woken_by_children(lazy: warmstart.LazyWarm | None) -> Iterator[Callable[[],
 
     def wait() -> None:
         nonlocal warm
-        if warm is None and lazy is not None and lazy.parent is not None:
-            warm = lazy.parent
+        if warm is None and lazy is not None and (warm := lazy.ready()) is not None:
             selector.register(warm.fileno(), selectors.EVENT_READ, "warm")
         for key, _ in selector.select(timeout=0.25 if wake_read >= 0 or warm else 0.02):
             if key.data == "warm" and warm is not None:

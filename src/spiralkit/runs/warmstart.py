@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator
+from concurrent.futures import Future
 
 from spiralkit.config import ProjectConfig
 from spiralkit.errors import SpiralError
@@ -22,31 +23,29 @@ class LazyWarm:
 
     def __init__(self, project: ProjectConfig) -> None:
         self.project = project
-        self.parent: launch.WarmParent | None = None
-        self.starting: threading.Thread | None = None
-        self.started: launch.WarmParent | SpiralError | None = None
+        self._parent: Future[launch.WarmParent] | None = None
 
     def start_soon(self) -> None:
-        def start() -> None:
-            try:
-                self.started = self._start()
-            except SpiralError as error:
-                self.started = error
-
-        self.starting = threading.Thread(target=start, name="spiral-warm-start", daemon=True)
-        self.starting.start()
+        self._parent = Future()
+        threading.Thread(target=self._resolve, args=(self._parent,), name="spiral-warm-start", daemon=True).start()
 
     def get(self) -> launch.WarmParent:
-        if self.parent is None:
-            if self.starting is not None:
-                self.starting.join()
-                self.starting, started = None, self.started
-                if isinstance(started, SpiralError):
-                    raise started
-                self.parent = started
-            if self.parent is None:
-                self.parent = self._start()
-        return self.parent
+        if self._parent is None:
+            self._parent = Future()
+            self._resolve(self._parent)
+        return self._parent.result()
+
+    def ready(self) -> launch.WarmParent | None:
+        """The parent once it has started (without waiting for it), else None."""
+        parent = self._parent
+        return parent.result() if parent is not None and parent.done() and parent.exception() is None else None
+
+    def _resolve(self, parent: Future[launch.WarmParent]) -> None:
+        """Start the parent into ``parent``: its result, or the error a stage that needs it will raise."""
+        try:
+            parent.set_result(self._start())
+        except Exception as error:
+            parent.set_exception(error)
 
     def _start(self) -> launch.WarmParent:
         env = dvcstage.stage_env(self.project.root)
@@ -56,36 +55,18 @@ class LazyWarm:
             raise SpiralError(f"could not start the warm parent for `python -m` stages: {error}") from error
 
     def close(self) -> None:
-        if self.starting is not None:
-            self.starting.join()
-            self.parent = self.parent or (self.started if isinstance(self.started, launch.WarmParent) else None)
-        if self.parent is not None:
-            self.parent.close()
+        if self._parent is not None and self._parent.exception() is None:  # waits for one still starting
+            self._parent.result().close()
 
 
 @contextlib.contextmanager
-def warm_parent(project: ProjectConfig) -> Iterator[LazyWarm]:
-    """The warm parent for a run of the whole pipeline, before it is even planned: started at once when a stage
-    of dvc.yaml has no dvc.lock entry (a first run), so that its imports overlap DVC's planning."""
-    with _lazy(project, not dvcstage.locked_stages(project.root) >= dvcstage.pipeline_stages(project.root)) as lazy:
-        yield lazy
-
-
-@contextlib.contextmanager
-def for_plan(project: ProjectConfig, warm: bool, names: Sequence[str]) -> Iterator[LazyWarm | None]:
-    """The warm parent for this run (None when warm starts are off), started with DVC's stage environment:
-    at once when one of the stages ``names`` has no dvc.lock entry, else when a stage first needs it."""
-    if not warm:
-        yield None
-        return
-    with _lazy(project, not dvcstage.locked_stages(project.root) >= set(names)) as lazy:
-        yield lazy
-
-
-@contextlib.contextmanager
-def _lazy(project: ProjectConfig, at_once: bool) -> Iterator[LazyWarm]:
+def warm_parent(project: ProjectConfig, names: Collection[str] | None = None) -> Iterator[LazyWarm]:
+    """The warm parent for a run of the stages ``names`` (default: all of dvc.yaml's, before DVC plans the run):
+    started at once when one of them has no dvc.lock entry (a first run), so that its imports overlap DVC's
+    work, else when a stage first needs it."""
     lazy = LazyWarm(project)
-    if at_once:
+    wanted = set(names) if names is not None else dvcstage.pipeline_stages(project.root)
+    if not dvcstage.locked_stages(project.root) >= wanted:
         lazy.start_soon()
     try:
         yield lazy
