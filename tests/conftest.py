@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -16,7 +18,8 @@ import requests
 
 from spiralkit import aws
 
-pytest_plugins = ["faults_plugin"]  # the `fault` fixture and the table `pytest -m faults` prints
+# The `fault` fixture and the table `pytest -m faults` prints; the order xdist hands the modules out in.
+pytest_plugins = ["faults_plugin", "scheduling"]
 
 
 def _free_port() -> int:
@@ -121,6 +124,9 @@ def isolated_settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None
         patch.setenv("PRE_COMMIT_HOME", str(_shared_tmp(tmp_path_factory) / "pre-commit"))
         for name in ("UV_FIND_LINKS", "PIP_FIND_LINKS"):
             patch.delenv(name, raising=False)
+        # The projects' environments are installed without compiling every module (``make_venv``): let
+        # their commands cache what they import, or each would compile it again.
+        patch.delenv("PYTHONDONTWRITEBYTECODE", raising=False)
         yield
 
 
@@ -137,7 +143,7 @@ def package_index(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     packages = build_wheel(tmp_path_factory.mktemp("index"))
     port = _free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "pypiserver", "run", "-i", "127.0.0.1", "-p", str(port),
+        [sys.executable, "-m", "pypiserver", "run", "-i", "127.0.0.1", "-p", str(port), "--server", "auto",
          "--fallback-url", "https://pypi.org/simple/", "--hash-algo", "sha256", str(packages)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -152,8 +158,8 @@ def package_index(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def index_env(package_index: str) -> dict[str, str]:
-    """The environment that points uv and pip (pre-commit's hook environments install with pip) at the
-    test index; passed to the commands that install, not set for the whole session."""
+    """The environment that points uv (which pre-commit-uv installs the hook environments with) and pip at
+    the test index; passed to the commands that install, not set for the whole session."""
     return {"UV_DEFAULT_INDEX": package_index, "PIP_INDEX_URL": package_index}
 
 
@@ -161,12 +167,20 @@ def index_env(package_index: str) -> dict[str, str]:
 def default_project(tmp_path_factory: pytest.TempPathFactory, index_env: dict[str, str]) -> Path:
     """A project rendered with default answers, committed, with its own .venv installed.
 
-    Shared read-only by tests across modules: copy it (``git clone``) before changing anything.
+    Shared read-only by tests across modules, and by xdist's workers (the first to need it builds it,
+    the others wait for it): copy it (``git clone``) before changing anything.
     """
     from helpers import make_venv, render
 
-    project = render(tmp_path_factory.mktemp("default") / "churn-model")
-    make_venv(project, _python_for(project), env=index_env)
+    folder = _shared_tmp(tmp_path_factory) / "default-project"
+    project, ready = folder / "churn-model", folder / "ready"
+    with open(f"{folder}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not ready.exists():
+            shutil.rmtree(folder, ignore_errors=True)  # what a worker that failed to build it left
+            render(project)
+            make_venv(project, _python_for(project), env=index_env)
+            ready.touch()
     return project
 
 
@@ -181,6 +195,16 @@ E2E_FIXTURES = {"moto_server", "package_index", "default_project"}
 # Modules that run whole commands without those fixtures: their own moto (the benchmark, the IAM-enforcing
 # one), real DVC pipelines, pytest itself. Each test there takes seconds.
 E2E_MODULES = {"test_bench.py", "test_security_matrix.py", "test_runs_records.py", "test_reliability_doc.py"}
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Forget every spiralkit wheel uv has cached, once, before xdist starts its workers.
+
+    Each build of a version has the same name, and the hooks' installs (pre-commit-uv) cannot be told
+    ``--refresh-package``: without this a cached older build could stand in for this tree's.
+    """
+    if not hasattr(session.config, "workerinput"):
+        subprocess.run(["uv", "cache", "clean", "spiralkit"], check=True, capture_output=True)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

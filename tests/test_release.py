@@ -45,8 +45,9 @@ def test_the_index_serves_this_trees_spiralkit_and_nothing_is_found_by_links(
 ) -> None:
     import requests
 
-    page = requests.get(f"{package_index}spiralkit/", timeout=10).text
-    assert f"spiralkit-{spiralkit.__version__}-py3-none-any.whl" in page
+    answer = requests.get(f"{package_index}spiralkit/", timeout=10)
+    assert f"spiralkit-{spiralkit.__version__}-py3-none-any.whl" in answer.text
+    assert answer.headers["Server"] == "waitress"  # answers uv's parallel requests at once (tests/conftest.py)
     assert index_env == {"UV_DEFAULT_INDEX": package_index, "PIP_INDEX_URL": package_index}
     assert not {"UV_FIND_LINKS", "PIP_FIND_LINKS"} & os.environ.keys()
 

@@ -136,7 +136,10 @@ def spawn(tmp_path: Path, uri: str, partition_by: list[str] | None, hook: str = 
         uri=uri,
         partition_by=partition_by,
     )
-    return Process(subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True, cwd=tmp_path))
+    # A killed writer cannot remove its scratch folder (tables.py stages S3 uploads in one): keep it in tmp_path.
+    env = {**os.environ, "TMPDIR": str(tmp_path)}
+    popen = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True, cwd=tmp_path, env=env)
+    return Process(popen)
 
 
 class Process:
