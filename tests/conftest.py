@@ -124,8 +124,9 @@ def isolated_settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None
         patch.setenv("PRE_COMMIT_HOME", str(_shared_tmp(tmp_path_factory) / "pre-commit"))
         for name in ("UV_FIND_LINKS", "PIP_FIND_LINKS"):
             patch.delenv(name, raising=False)
-        # The projects' environments are installed without compiling every module (``make_venv``): let
-        # their commands cache what they import, or each would compile it again.
+        # The projects' and hooks' environments are installed without compiling every module (noxfile.py
+        # asks uv to, for its own environments): let their commands cache what they import instead.
+        patch.delenv("UV_COMPILE_BYTECODE", raising=False)
         patch.delenv("PYTHONDONTWRITEBYTECODE", raising=False)
         yield
 

@@ -32,6 +32,7 @@ def test_the_template_declares_each_package_once_in_the_right_file(project: Path
     assert ("python", "conda", "main") in deps
     assert ("pandas", "conda", "main") in deps
     assert ("spiralkit", "pip", "main") in deps  # PyPI only: [tool.conda-lock.dependencies]
+    assert ("pre-commit-uv", "pip", "dev") in deps
     assert {"jupyterlab", "pytest", "pre-commit", "conda-lock"} <= {
         name for name, _, category in deps if category == "dev"
     }
