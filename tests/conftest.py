@@ -133,11 +133,12 @@ def isolated_settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None
 
 @pytest.fixture(scope="session")
 def package_index(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A package index on 127.0.0.1 serving spiralkit built from this tree, as a team's index mirror would.
+    """A package index on 127.0.0.1 serving spiralkit built from this tree, as a team's private index would.
 
-    pypiserver answers for the packages it holds (spiralkit) and redirects every other name to PyPI
-    (``--fallback-url``), so uv, pip and pre-commit are configured the way a user configures a mirror:
-    one index URL (``index_env``), no find-links.
+    pypiserver answers for spiralkit alone (every other name is "not found"); uv asks it before PyPI
+    (``index_env``), and takes spiralkit from it only: uv's first-index rule, so no other index can stand
+    in for it. Everything else comes from PyPI, whose files uv's cache keeps across runs: an index that
+    proxied PyPI at a new port each run made uv download and unpack 1.5 GB again per worker per run.
     """
     from helpers import build_wheel, wait_for
 
@@ -145,7 +146,7 @@ def package_index(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     port = _free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "pypiserver", "run", "-i", "127.0.0.1", "-p", str(port), "--server", "auto",
-         "--fallback-url", "https://pypi.org/simple/", "--hash-algo", "sha256", str(packages)],
+         "--disable-fallback", "--hash-algo", "sha256", str(packages)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )  # fmt: skip
@@ -159,9 +160,10 @@ def package_index(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def index_env(package_index: str) -> dict[str, str]:
-    """The environment that points uv (which pre-commit-uv installs the hook environments with) and pip at
-    the test index; passed to the commands that install, not set for the whole session."""
-    return {"UV_DEFAULT_INDEX": package_index, "PIP_INDEX_URL": package_index}
+    """The environment that puts the test index ahead of PyPI for uv (which pre-commit-uv installs the hook
+    environments with) and beside it for pip; passed to the commands that install, not set for the whole
+    session."""
+    return {"UV_INDEX": package_index, "PIP_EXTRA_INDEX_URL": package_index}
 
 
 @pytest.fixture(scope="session")

@@ -43,12 +43,12 @@ def test_without_spiral_the_copy_task_says_what_to_run(tmp_path: Path) -> None:
 def test_the_pre_commit_hook_passes_unlocked_and_fresh_and_fails_stale(
     default_project: Path, index_env: dict[str, str], tmp_path: Path
 ) -> None:
-    """As the generated .pre-commit-config.yaml declares it: spiralkit[lock] installed by pip."""
+    """As the generated .pre-commit-config.yaml declares it: spiralkit[lock] installed by pre-commit-uv."""
     project = tmp_path / "churn-model"
     run(["git", "clone", "--quiet", str(default_project), str(project)], tmp_path)
     venv = default_project / ".venv"
     hook = ["pre-commit", "run", "spiral-lock-check"]
-    # spiralkit from the test index (PIP_INDEX_URL), into the run's pre-commit cache, which holds no other build.
+    # spiralkit from the test index (pre-commit-uv), into the run's pre-commit cache, which holds no other build.
     env = index_env
     first = run([*hook, "--all-files"], project, venv=venv, env=env)
     assert "conda-lock.yml is not stale (spiral lock check)" in first.stdout

@@ -48,7 +48,8 @@ def test_the_index_serves_this_trees_spiralkit_and_nothing_is_found_by_links(
     answer = requests.get(f"{package_index}spiralkit/", timeout=10)
     assert f"spiralkit-{spiralkit.__version__}-py3-none-any.whl" in answer.text
     assert answer.headers["Server"] == "waitress"  # answers uv's parallel requests at once (tests/conftest.py)
-    assert index_env == {"UV_DEFAULT_INDEX": package_index, "PIP_INDEX_URL": package_index}
+    assert index_env == {"UV_INDEX": package_index, "PIP_EXTRA_INDEX_URL": package_index}
+    assert requests.get(f"{package_index}pandas/", timeout=10).status_code == 404  # PyPI's names: from PyPI
     assert not {"UV_FIND_LINKS", "PIP_FIND_LINKS"} & os.environ.keys()
 
 
