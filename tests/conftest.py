@@ -206,7 +206,7 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     Each build of a version has the same name, and the hooks' installs (pre-commit-uv) cannot be told
     ``--refresh-package``: without this a cached older build could stand in for this tree's.
     """
-    if not hasattr(session.config, "workerinput"):
+    if not hasattr(session.config, "workerinput") and shutil.which("uv"):
         subprocess.run(["uv", "cache", "clean", "spiralkit"], check=True, capture_output=True)
 
 
