@@ -5,7 +5,8 @@ project, a stack on moto) are built once, and by default hands out the modules w
 Test counts say little here: one module renders four projects and runs each one's gates, another runs
 a hundred checks in a second. So the modules measured to take a minute or more go first, longest first
 (the rest keep their order), and test_render's answer sets are separate units, so two cores build two
-projects at once. Measured with ``pytest --durations=50``; a module missing here is only scheduled later.
+projects at once. Measured per module (``pytest --durations``, each worker's timeline) in one whole run
+with 3 workers on 2 cores; a module missing here is only scheduled later.
 """
 
 from __future__ import annotations
@@ -13,11 +14,11 @@ from __future__ import annotations
 import pytest
 
 LONGEST_FIRST = [
-    "test_runs_e2e.py",  # ~140 s: three Batch runs played job by job
-    "test_render.py",  # ~80 s per answer set: a project environment, its hooks, tests and pipeline
-    "test_batch_fallback.py",  # ~70 s: a run moved from Spot to on-demand, played
-    "test_first_command.py",  # ~40 s: the README's install with the distribution's Python
-    "test_release.py",  # ~30 s: the hooks' and workflows' installs from the index
+    "test_runs_e2e.py",  # 258 s: three Batch runs played job by job
+    "test_render.py",  # 64 to 134 s per answer set: a project environment, its hooks, tests and pipeline
+    "test_batch_fallback.py",  # 77 s: a run moved from Spot to on-demand, played
+    "test_first_command.py",  # 53 s: the README's install with the distribution's Python
+    "test_release.py",  # 34 s: the hooks' and workflows' installs from the index
 ]
 # Modules whose tests all hang off one parametrized module-scoped fixture: a unit per parameter.
 BY_PARAMETER = {"test_render.py"}

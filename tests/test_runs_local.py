@@ -17,7 +17,7 @@ import pytest
 
 from spiralkit import config
 from spiralkit.batch import run as runs
-from spiralkit.runs import launch, local, preload, warm
+from spiralkit.runs import environment, launch, local, preload, warm
 from spiralkit.runs.stage import StageFailed
 
 BIN = Path(sys.executable).parent
@@ -240,16 +240,16 @@ def test_the_environment_id_is_remembered_until_a_directory_on_the_path_changes(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     calls: list[int] = []
-    monkeypatch.setattr(local.environment, "installed", lambda: f"python:test:{len(calls.append(1) or calls)}")
+    monkeypatch.setattr(environment, "installed", lambda: f"python:test:{len(calls.append(1) or calls)}")
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     on_path = tmp_path / "lib" / "site-packages"
     on_path.mkdir(parents=True)
     monkeypatch.setattr(sys, "prefix", str(tmp_path))
     monkeypatch.setattr(sys, "path", [str(on_path), str(tmp_path.parent)])  # the second is no install directory
-    assert local.installed_environment() == local.installed_environment() == "python:test:1"
+    assert environment.installed_cached() == environment.installed_cached() == "python:test:1"
     (on_path / "new-1.0.dist-info").mkdir()  # an install: the directory's mtime moves
     os.utime(on_path, ns=(1, 1))
-    assert local.installed_environment() == "python:test:2"
+    assert environment.installed_cached() == "python:test:2"
 
 
 @pytest.mark.slow

@@ -28,7 +28,7 @@ import os
 import shutil
 import tempfile
 import weakref
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -224,11 +224,13 @@ def pipeline_stages(root: Path) -> set[str]:
     return _stage_names(root / "dvc.yaml")
 
 
+_FAST_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's: a 500-stage lock in milliseconds
+
+
 def _stage_names(path: Path) -> set[str]:
     """The keys of ``stages`` in a YAML file, read quickly: for a guess, not for DVC's own reading."""
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's: a 500-stage lock in milliseconds
     try:
-        data = yaml.load(path.read_text(encoding="utf-8"), Loader=loader) if path.is_file() else None
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_FAST_LOADER) if path.is_file() else None
     except (OSError, yaml.YAMLError):
         return set()
     stages = data.get("stages") if isinstance(data, dict) else None
@@ -432,7 +434,8 @@ class LockFile:
     """
 
     def __init__(self, root: Path, order: list[str]) -> None:
-        self.path, self.order = root / "dvc.lock", order
+        self.path = root / "dvc.lock"
+        self.rank = {name: index for index, name in enumerate(order)}
         self.data: dict[str, Any] | None = None
 
     def write(self, entries: Mapping[str, Mapping[str, Any]]) -> None:
@@ -448,8 +451,7 @@ class LockFile:
         data = self.data
         before = dict(data.get("stages", {}))
         merged = {**before, **entries}
-        ranked = {name: index for index, name in enumerate(self.order)}
-        stages = dict(sorted(merged.items(), key=lambda item: ranked.get(item[0], len(self.order))))
+        stages = {name: merged[name] for name in self._in_order(merged)}
         if data and list(stages) == list(before) and all(stages[name] == before[name] for name in stages):
             return
         if not data:
@@ -461,9 +463,11 @@ class LockFile:
         """Whether dvc.lock as ``text`` already holds ``entries``, in order: read with libyaml, 20 times faster than
         the round-trip reading a write needs, which a run that reuses every stage then never pays."""
         try:
-            stages = dict(yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)).get("stages") or {})
+            stages = dict(yaml.load(text, Loader=_FAST_LOADER).get("stages") or {})
         except (yaml.YAMLError, AttributeError, TypeError, ValueError):
             return False
-        ranked = {name: index for index, name in enumerate(self.order)}
-        ordered = sorted(stages, key=lambda name: ranked.get(name, len(self.order)))
-        return ordered == list(stages) and all(stages.get(name) == entry for name, entry in entries.items())
+        return self._in_order(stages) == list(stages) and all(stages.get(n) == e for n, e in entries.items())
+
+    def _in_order(self, names: Iterable[str]) -> list[str]:
+        """``names`` in pipeline order, stages the pipeline no longer has kept after the others."""
+        return sorted(names, key=lambda name: self.rank.get(name, len(self.rank)))

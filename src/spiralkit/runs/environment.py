@@ -12,9 +12,12 @@ identifies a stage's result (see :mod:`spiralkit.runs.dvcstage`).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import json
 import os
 import platform
+import site
 import socket
 import sys
 from importlib import metadata
@@ -36,6 +39,29 @@ def installed() -> str:
     names = sorted({f"{dist.metadata['Name']}=={dist.version}".lower() for dist in metadata.distributions()})
     digest = hashlib.sha256("\n".join(names).encode()).hexdigest()
     return f"python:{platform.python_version()}/{sys.platform}-{platform.machine()}:{digest}"
+
+
+def installed_cached() -> str:
+    """:func:`installed`, remembered (in the user's cache) until a directory packages are installed
+    in changes: those on ``sys.path`` under the interpreter's prefixes or the user's site directory.
+
+    Reading every installed distribution's metadata takes most of a second in a large environment, and a
+    run that reuses every stage would spend it on each ``spiral run``. Installing, upgrading or removing a
+    package adds or removes a ``.dist-info`` directory, which changes its parent directory's mtime.
+    """
+    installs = [entry for entry in sys.path if entry.startswith((sys.prefix, sys.base_prefix, site.USER_SITE or "//"))]
+    stamp = [sys.executable] + [f"{entry}@{os.stat(entry).st_mtime_ns}" for entry in installs if os.path.isdir(entry)]
+    digest = hashlib.sha256(sys.prefix.encode()).hexdigest()[:16]
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "spiralkit" / f"env-{digest}.json"
+    with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
+        remembered = json.loads(cache.read_text(encoding="utf-8"))
+        if remembered["stamp"] == stamp:
+            return str(remembered["id"])
+    found = installed()
+    with contextlib.suppress(OSError):  # no cache then: the next run reads the metadata again
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        cache.write_text(json.dumps({"stamp": stamp, "id": found}), encoding="utf-8")
+    return found
 
 
 def origin(env: dict[str, str] | None = None) -> str:

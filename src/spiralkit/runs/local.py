@@ -15,14 +15,10 @@ project's images set to the lock they installed).
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import json
 import os
 import selectors
 import signal
-import site
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -66,7 +62,7 @@ def run(
             namespace=namespace,
             on="local",
             commit=_commit(project),
-            environment_id=os.environ.get("SPIRAL_ENVIRONMENT") or installed_environment(),
+            environment_id=os.environ.get("SPIRAL_ENVIRONMENT") or environment.installed_cached(),
             overrides={},
             forced=forced,
         )
@@ -211,29 +207,6 @@ def _woken_by_children(lazy: warmstart.LazyWarm | None) -> Iterator[Callable[[],
             os.close(wake_read)
             os.close(wake_write)
         selector.close()
-
-
-def installed_environment() -> str:
-    """:func:`environment.installed`, remembered (in the user's cache) until a directory packages are installed
-    in changes: those on ``sys.path`` under the interpreter's prefixes or the user's site directory.
-
-    Reading every installed distribution's metadata takes most of a second in a large environment, and a
-    run that reuses every stage would spend it on each ``spiral run``. Installing, upgrading or removing a
-    package adds or removes a ``.dist-info`` directory, which changes its parent directory's mtime.
-    """
-    installs = [entry for entry in sys.path if entry.startswith((sys.prefix, sys.base_prefix, site.USER_SITE or "//"))]
-    stamp = [sys.executable] + [f"{entry}@{os.stat(entry).st_mtime_ns}" for entry in installs if os.path.isdir(entry)]
-    digest = hashlib.sha256(sys.prefix.encode()).hexdigest()[:16]
-    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "spiralkit" / f"env-{digest}.json"
-    with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
-        remembered = json.loads(cache.read_text(encoding="utf-8"))
-        if remembered["stamp"] == stamp:
-            return str(remembered["id"])
-    found = environment.installed()
-    with contextlib.suppress(OSError):  # no cache then: the next run reads the metadata again
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        cache.write_text(json.dumps({"stamp": stamp, "id": found}), encoding="utf-8")
-    return found
 
 
 def _commit(project: ProjectConfig) -> str:
